@@ -1,0 +1,272 @@
+// model-auditor: audits the model names that inference traffic uses against
+// the model registry, live from Kafka, and exports the findings to Prometheus.
+//
+// This file parses flags, handles signals, wires the modules and maps errors
+// to exit codes; everything else lives in lib/.
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "audit/auditor.h"
+#include "audit/registry_holder.h"
+#include "audit/registry_loader.h"
+#include "config/config.h"
+#include "demo/demo.h"
+#include "http/server.h"
+#include "kafka/consumer.h"
+#include "metrics/audit_metrics.h"
+#include "metrics/process_collector.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/systemd.h"
+#include "util/text.h"
+#include "util/version.h"
+#include "web/routes.h"
+
+namespace ma = model_auditor;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+struct Flags {
+  std::string config_file = "/etc/model-auditor/config.yaml";
+  bool config_check = false;
+  std::string listen_address;  // empty: from the config (default 127.0.0.1:9847)
+  std::string telemetry_path;  // empty: from the config (default /metrics)
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  int demo_rate = 200;
+};
+
+ma::registry::NamingPolicy Policy(const ma::config::Config& c) {
+  return {c.naming.pattern, c.naming.forbidden_tokens};
+}
+
+// Validates the config and the registry it names; prints naming violations.
+int CheckConfig(const ma::config::Config& cfg) {
+  if (cfg.registry.file.empty()) {
+    std::cerr << cfg.path << ": registry.file is required\n";
+    return kExitConfig;
+  }
+  ma::audit::LoadedRegistry loaded =
+      ma::audit::LoadRegistry(cfg.registry.file, cfg.audit.match, Policy(cfg));
+  const auto& snap = loaded.index->snapshot();
+  std::cout << cfg.path << ": config OK\n"
+            << snap.source() << ": registry OK (" << snap.models().size() << " models, "
+            << ma::registry::FormatName(snap.format()) << " format)\n";
+  for (const auto& v : loaded.violations) {
+    std::cout << snap.source() << ": naming policy: " << v.message << "\n";
+  }
+  if (!loaded.violations.empty()) {
+    std::cout << loaded.violations.size() << " naming policy warning(s); they never reject traffic\n";
+  }
+  return kExitOk;
+}
+
+// Blocks SIGTERM/SIGINT/SIGHUP in every thread; one thread takes them with
+// sigwait(), so handlers never run async-signal-unsafe code.
+sigset_t BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, sigset_t signals) {
+  if (!flags.listen_address.empty()) cfg.web.listen_address = flags.listen_address;
+  if (!flags.telemetry_path.empty()) cfg.web.telemetry_path = flags.telemetry_path;
+  if (cfg.registry.file.empty()) throw ma::LoadError(cfg.path + ": registry.file is required");
+
+  const std::string rdk_version = ma::kafka::LibrdkafkaVersion();
+  auto audit = std::make_shared<ma::metrics::AuditMetrics>(ma::metrics::AuditMetrics::Options{
+      cfg.audit.max_unregistered_series, cfg.audit.alert_window, rdk_version});
+  ma::audit::RegistryHolder holder;
+  ma::audit::RegistryLoader loader({cfg.registry.file, cfg.registry.refresh_interval,
+                                    cfg.audit.match, Policy(cfg)},
+                                   holder, *audit);
+  loader.LoadNow();  // a failure is logged and counted; we stay not-ready and retry
+  loader.Start();
+
+  ma::audit::Auditor auditor(cfg, *audit, holder);
+  ma::kafka::Consumer consumer(cfg, auditor, *audit);
+
+  ma::web::Endpoints ep;
+  ep.audit = audit.get();
+  ep.collectables = {audit, std::make_shared<ma::metrics::ProcessCollector>()};
+  ep.telemetry_path = cfg.web.telemetry_path;
+  ep.series_cap = cfg.audit.max_unregistered_series;
+  ep.page.version = ma::kVersion;
+  ep.page.librdkafka_version = rdk_version;
+  ep.page.telemetry_path = cfg.web.telemetry_path;
+  ep.page.kafka_state = "brokers " + cfg.kafka.brokers + ", group " + cfg.kafka.group_id;
+  ep.not_ready_reason = [&holder, audit]() -> std::string {
+    if (!holder.Get()) return "no registry snapshot loaded";
+    if (!audit->group_joined()) return "consumer has not joined its group yet";
+    return "";
+  };
+  const auto stall_limit = std::chrono::seconds(60);
+  ep.not_healthy_reason = [&consumer, stall_limit]() -> std::string {
+    const auto last = consumer.last_loop();
+    if (last.time_since_epoch().count() == 0) return "";  // still starting
+    const auto idle = std::chrono::steady_clock::now() - last;
+    if (idle > stall_limit) {
+      return "poll loop stalled for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle).count()) + "s";
+    }
+    return "";
+  };
+  ep.reload = [&loader, audit]() -> std::string {
+    return loader.LoadNow() ? "" : audit->Registry().last_error;
+  };
+  ma::http::ServerOptions web_opts;
+  web_opts.listen_address = cfg.web.listen_address;
+  web_opts.max_connections = cfg.web.max_connections;
+  ma::http::Server server(web_opts, ma::web::MakeHandler(std::move(ep)));
+  server.Start();
+  spdlog::info("model-auditor {} listening address={} telemetry_path={} config={}", ma::kVersion,
+               server.BoundAddress(), cfg.web.telemetry_path, cfg.path);
+  if (demo) {
+    std::fprintf(stdout,
+                 "\n  model-auditor demo is running: open http://%s/ (metrics at "
+                 "http://%s%s)\n  Press Ctrl-C to stop.\n\n",
+                 server.BoundAddress().c_str(), server.BoundAddress().c_str(),
+                 cfg.web.telemetry_path.c_str());
+    std::fflush(stdout);
+  }
+
+  std::atomic<bool> stop{false};
+  std::thread signal_thread([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        spdlog::info("SIGHUP: reloading the registry");
+        loader.Trigger();
+        continue;
+      }
+      spdlog::info("{}: finishing the batch, committing and exiting",
+                   sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal");
+      stop.store(true);
+      return;
+    }
+  });
+
+  // systemd: READY=1 once the listener is up and a registry is loaded;
+  // WATCHDOG=1 only from the poll loop, so a stuck consumer gets restarted.
+  bool notified_ready = false;
+  const auto watchdog = ma::util::SdWatchdogInterval();
+  auto last_ping = std::chrono::steady_clock::now();
+  int exit_code = kExitOk;
+  try {
+    consumer.Run(stop, [&] {
+      if (!notified_ready && holder.Get()) {
+        ma::util::SdNotify("READY=1");
+        notified_ready = true;
+      }
+      if (watchdog) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ping >= *watchdog / 2) {
+          ma::util::SdNotify("WATCHDOG=1");
+          last_ping = now;
+        }
+      }
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("consumer failed: {}", e.what());
+    exit_code = kExitRuntime;
+  }
+  ma::util::SdNotify("STOPPING=1");
+  if (!stop.load()) {
+    stop.store(true);
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+  }
+  signal_thread.join();
+  if (demo) demo->Stop();
+  server.Stop();
+  loader.Stop();
+  spdlog::info("model-auditor stopped messages={}", consumer.messages());
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists (librdkafka, HTTP, demo producer), so that every
+  // thread inherits the mask and only the signal thread sees these signals.
+  const sigset_t signals = BlockSignals();
+  Flags flags;
+  CLI::App app{
+      "model-auditor: audits the model names that inference traffic really uses against the "
+      "model registry, live from Kafka, and exports counters and an unknown-model alert metric "
+      "for Prometheus.",
+      "model-auditor"};
+  app.fallthrough();  // global flags may follow the subcommand too
+  app.set_version_flag("--version", std::string("model-auditor ") + ma::kVersion +
+                                        " (librdkafka " + ma::kafka::LibrdkafkaVersion() + ")");
+  app.add_option("--config.file", flags.config_file, "Path to the YAML configuration file")
+      ->capture_default_str();
+  app.add_flag("--config.check", flags.config_check,
+               "Validate the config and the registry, print naming-policy warnings, and exit "
+               "(0: valid, 2: errors)");
+  app.add_option("--web.listen-address", flags.listen_address,
+                 "Address to serve HTTP on, host:port (default from config: 127.0.0.1:9847; port "
+                 "0 picks a free one)");
+  app.add_option("--web.telemetry-path", flags.telemetry_path,
+                 "Path under which to expose metrics (default from config: /metrics)");
+  app.add_option("--log.level", flags.log_level, "Log level: debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--log.format", flags.log_format, "Log format: logfmt or json")
+      ->capture_default_str();
+  CLI::App* demo_cmd = app.add_subcommand(
+      "demo",
+      "Run a live demo: an in-process mock Kafka cluster with realistic traffic (the phantom "
+      "Qwen3-Next-80B-Local among it) feeding the ordinary consumer path. Default config: "
+      "config/demo.yaml");
+  demo_cmd->add_option("--rate", flags.demo_rate, "Messages per second to produce")
+      ->capture_default_str();
+  app.footer(
+      "Exit codes: 0 success, 1 runtime failure, 2 invalid flags, config or registry.\n"
+      "Signals: SIGTERM/SIGINT finish the batch, commit offsets and exit 0; SIGHUP reloads the "
+      "registry.\nDocs: README.md and SPEC.md in the source tree.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitConfig;
+  }
+  const bool is_demo = demo_cmd->parsed();
+  if (is_demo && app.get_option("--config.file")->count() == 0) flags.config_file = "config/demo.yaml";
+
+  try {
+    ma::util::SetupLogging(flags.log_level, flags.log_format);
+    ma::config::Config cfg = ma::config::LoadConfigFile(flags.config_file);
+    if (flags.config_check) return CheckConfig(cfg);
+    if (!is_demo) return RunDaemon(std::move(cfg), flags, nullptr, signals);
+
+    ma::demo::Demo demo({cfg.kafka.topics.empty() ? "model-inference-requests" : cfg.kafka.topics[0],
+                         3, flags.demo_rate});
+    demo.Start();
+    cfg.kafka.brokers = demo.bootstrap();
+    return RunDaemon(std::move(cfg), flags, &demo, signals);
+  } catch (const ma::LoadError& e) {
+    std::fprintf(stderr, "model-auditor: %s\n", e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "model-auditor: %s\n", e.what());
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,114 @@
+#pragma once
+// The audit module owns the per-message pipeline shared by the live consumer
+// and the batch scan: extract the name, classify it (cached per name), count.
+// It knows neither Kafka nor HTTP.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "audit/registry_holder.h"
+#include "classify/classifier.h"
+#include "config/config.h"
+#include "extract/extractor.h"
+#include "metrics/audit_metrics.h"
+
+namespace model_auditor::audit {
+
+/// Runs extract -> classify -> count for one stream of messages. Holds a
+/// verdict cache and a JSON parser, so it is NOT thread-safe: one per consumer
+/// thread. Everything it writes into AuditMetrics is safe to scrape concurrently.
+class Auditor {
+ public:
+  /// Per-topic context, resolved once per topic.
+  struct TopicContext {
+    metrics::TopicStats* stats = nullptr;
+    const config::ExtractionRule* rule = nullptr;
+  };
+
+  Auditor(const config::Config& config, metrics::AuditMetrics& metrics, RegistryHolder& registry);
+
+  TopicContext& Topic(std::string_view topic);
+
+  /// Picks up a new registry snapshot if one was published (clears the verdict
+  /// cache). Returns false while no snapshot has ever been loaded.
+  bool RefreshRegistry();
+
+  /// Processes one message; returns its verdict. Precondition: RefreshRegistry()
+  /// returned true. `header(name)` returns optional<string_view>.
+  template <typename HeaderFn>
+  classify::Verdict Process(TopicContext& topic, HeaderFn&& header, std::string_view value,
+                            bool has_value, std::int64_t msg_ms, std::int64_t wall_ms);
+
+  /// Classification only (cached), for tests and the scan summary.
+  classify::Classification ClassifyName(std::string_view name) { return Lookup(name).c; }
+  std::size_t cache_size() const { return cache_.size(); }
+  const classify::NameIndex* index() const { return index_.get(); }
+
+ private:
+  struct Entry {
+    classify::Classification c;
+    metrics::ModelStats* model = nullptr;  // verdicts naming a registry entry
+    metrics::NameStats* name = nullptr;    // unregistered verdicts with a series
+    std::string suggestion;
+    std::string family;
+    std::uint64_t family_hash = 0;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  const Entry& Lookup(std::string_view name);
+  Entry Build(std::string_view name);
+  void Count(TopicContext& topic, const Entry& e, std::string_view name, std::int64_t msg_ms,
+             std::int64_t wall_ms);
+
+  const config::Config& config_;
+  metrics::AuditMetrics& metrics_;
+  RegistryHolder& registry_;
+  std::shared_ptr<const classify::NameIndex> index_;
+  std::uint64_t generation_ = 0;
+  extract::Extractor extractor_;
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, TopicContext> topics_;
+};
+
+template <typename HeaderFn>
+classify::Verdict Auditor::Process(TopicContext& topic, HeaderFn&& header, std::string_view value,
+                                   bool has_value, std::int64_t msg_ms, std::int64_t wall_ms) {
+  using classify::Verdict;
+  metrics::TopicStats& ts = *topic.stats;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  if (msg_ms > ts.last_message_ms.load(kRelaxed)) ts.last_message_ms.store(msg_ms, kRelaxed);
+  const extract::Extraction x =
+      extractor_.Extract(*topic.rule, std::forward<HeaderFn>(header), value, has_value);
+  if (x.outcome == extract::Extraction::Outcome::kMalformed) {
+    ts.verdicts[static_cast<std::size_t>(Verdict::kMalformed)].fetch_add(1, kRelaxed);
+    ts.malformed[static_cast<std::size_t>(x.reason)].fetch_add(1, kRelaxed);
+    return Verdict::kMalformed;
+  }
+  if (x.outcome == extract::Extraction::Outcome::kMissing) {
+    ts.verdicts[static_cast<std::size_t>(Verdict::kMissing)].fetch_add(1, kRelaxed);
+    return Verdict::kMissing;
+  }
+  const Entry& e = Lookup(x.name);
+  const Verdict v = e.c.verdict;
+  if (!x.other.empty()) {
+    // Compare after resolving aliases, variants and typos: the same registry
+    // model, or (both unresolved) the same family, is no conflict.
+    const std::int32_t model = e.c.model;
+    const std::uint64_t family = e.family_hash;
+    const Entry& o = Lookup(x.other);  // may rehash; `e` is not used past here
+    const bool same = (model >= 0 || o.c.model >= 0) ? model == o.c.model : family == o.family_hash;
+    if (!same) ts.conflicts.fetch_add(1, kRelaxed);
+    const Entry& again = Lookup(x.name);
+    Count(topic, again, x.name, msg_ms, wall_ms);
+    return v;
+  }
+  Count(topic, e, x.name, msg_ms, wall_ms);
+  return v;
+}
+
+}  // namespace model_auditor::audit

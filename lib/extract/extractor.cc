@@ -1,0 +1,161 @@
+#include "extract/extractor.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "registry/registry.h"
+#include "util/text.h"
+
+namespace model_auditor::extract {
+namespace {
+
+// librdkafka hands us payloads inside larger heap buffers; when the padding
+// simdjson may read lies on the same page as the last byte, reading it cannot
+// fault, so we parse in place. Sanitizers would (rightly) flag the over-read,
+// so they always get the copy.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kZeroCopy = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kZeroCopy = false;
+#else
+constexpr bool kZeroCopy = true;
+#endif
+#else
+constexpr bool kZeroCopy = true;
+#endif
+
+bool PaddingOnSamePage(const char* p, std::size_t len) {
+  const auto last = reinterpret_cast<std::uintptr_t>(p + len);
+  const auto end = last + simdjson::SIMDJSON_PADDING;
+  return (last >> 12) == (end >> 12);
+}
+
+// True when the root scalar of `doc` really is a JSON value of `type`.
+bool RootScalarParses(simdjson::ondemand::document& doc, simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  switch (type) {
+    case json_type::null: {
+      bool is_null = false;
+      return !doc.is_null().get(is_null) && is_null;
+    }
+    case json_type::boolean: {
+      bool b;
+      return !doc.get_bool().get(b);
+    }
+    case json_type::number: {
+      simdjson::ondemand::number n;
+      return !doc.get_number().get(n);
+    }
+    case json_type::string: {
+      std::string_view s;
+      return !doc.get_string().get(s);
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string_view MalformedName(Malformed m) {
+  switch (m) {
+    case Malformed::kNone: return "none";
+    case Malformed::kInvalidJson: return "invalid_json";
+    case Malformed::kNotObject: return "not_object";
+    case Malformed::kNoValue: return "no_value";
+    case Malformed::kTooLarge: return "too_large";
+    case Malformed::kNotString: return "not_string";
+    case Malformed::kTooLong: return "too_long";
+    case Malformed::kInvalidUtf8: return "invalid_utf8";
+  }
+  return "unknown";
+}
+
+Malformed CheckName(std::string_view name) {
+  if (name.size() > registry::kMaxNameBytes) return Malformed::kTooLong;
+  if (!util::IsValidUtf8(name)) return Malformed::kInvalidUtf8;
+  return Malformed::kNone;
+}
+
+bool Extractor::EnsureDocument(std::string_view value, bool has_value, Malformed& reason) {
+  if (doc_for_ == value.data() && doc_len_ == value.size() && doc_for_ != nullptr) {
+    reason = doc_error_;
+    return doc_error_ == Malformed::kNone;
+  }
+  doc_for_ = value.data() ? value.data() : "";
+  doc_len_ = value.size();
+  doc_error_ = Malformed::kNone;
+  if (!has_value || value.empty()) {
+    doc_error_ = Malformed::kNoValue;
+  } else if (value.size() > kMaxJsonBytes) {
+    doc_error_ = Malformed::kTooLarge;
+  } else {
+    simdjson::error_code err;
+    if (kZeroCopy && PaddingOnSamePage(value.data(), value.size())) {
+      err = parser_.iterate(value.data(), value.size(), value.size() + simdjson::SIMDJSON_PADDING)
+                .get(doc_);
+    } else {
+      if (padded_.size() < value.size() + simdjson::SIMDJSON_PADDING) {
+        padded_.resize(value.size() + simdjson::SIMDJSON_PADDING);
+      }
+      std::memcpy(padded_.data(), value.data(), value.size());
+      err = parser_.iterate(padded_.data(), value.size(), padded_.size()).get(doc_);
+    }
+    if (err == simdjson::UTF8_ERROR) {
+      doc_error_ = Malformed::kInvalidUtf8;
+    } else if (err) {
+      doc_error_ = Malformed::kInvalidJson;
+    } else {
+      simdjson::ondemand::json_type type;
+      if (doc_.type().get(type)) {
+        doc_error_ = Malformed::kInvalidJson;
+      } else if (type != simdjson::ondemand::json_type::object &&
+                 type != simdjson::ondemand::json_type::array) {
+        // type() only peeks at the first byte: "not json" looks like null.
+        doc_error_ = RootScalarParses(doc_, type) ? Malformed::kNotObject : Malformed::kInvalidJson;
+      }
+    }
+  }
+  reason = doc_error_;
+  return doc_error_ == Malformed::kNone;
+}
+
+Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::string_view value,
+                                          bool has_value, std::string_view& name,
+                                          Malformed& reason) {
+  if (!EnsureDocument(value, has_value, reason)) return JsonResult::kMalformed;
+  simdjson::ondemand::value v;
+  simdjson::error_code err = doc_.at_pointer(pointer).get(v);
+  if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INDEX_OUT_OF_BOUNDS ||
+      err == simdjson::INCORRECT_TYPE || err == simdjson::INVALID_JSON_POINTER) {
+    return JsonResult::kAbsent;
+  }
+  if (err) {
+    reason = err == simdjson::UTF8_ERROR ? Malformed::kInvalidUtf8 : Malformed::kInvalidJson;
+    return JsonResult::kMalformed;
+  }
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) {
+    reason = Malformed::kInvalidJson;
+    return JsonResult::kMalformed;
+  }
+  if (type == simdjson::ondemand::json_type::null) return JsonResult::kAbsent;
+  if (type != simdjson::ondemand::json_type::string) {
+    reason = Malformed::kNotString;
+    return JsonResult::kMalformed;
+  }
+  std::string_view s;
+  err = v.get_string().get(s);
+  if (err) {
+    reason = err == simdjson::UTF8_ERROR ? Malformed::kInvalidUtf8 : Malformed::kInvalidJson;
+    return JsonResult::kMalformed;
+  }
+  if (s.empty()) return JsonResult::kAbsent;
+  reason = CheckName(s);
+  if (reason != Malformed::kNone) return JsonResult::kMalformed;
+  name = s;
+  return JsonResult::kName;
+}
+
+}  // namespace model_auditor::extract

@@ -1,0 +1,72 @@
+#include "web/routes.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace model_auditor::web {
+
+std::string RenderMetrics(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& c : collectables) {
+    auto f = c->Collect();
+    families.insert(families.end(), std::make_move_iterator(f.begin()),
+                    std::make_move_iterator(f.end()));
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+http::Handler MakeHandler(Endpoints ep) {
+  auto shared = std::make_shared<Endpoints>(std::move(ep));
+  return [e = std::move(shared)](const http::Request& req) -> http::Response {
+    http::Response res;
+    const bool read = req.method == "GET" || req.method == "HEAD";
+    if (req.path == e->telemetry_path) {
+      if (!read) return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = RenderMetrics(e->collectables);
+      return res;
+    }
+    if (req.path == "/-/healthy") {
+      const std::string why = e->not_healthy_reason ? e->not_healthy_reason() : "";
+      if (!why.empty()) return {503, "text/plain; charset=utf-8", "not healthy: " + why + "\n", {}};
+      res.body = "model-auditor is healthy.\n";
+      return res;
+    }
+    if (req.path == "/-/ready") {
+      const std::string why = e->not_ready_reason ? e->not_ready_reason() : "";
+      if (!why.empty()) return {503, "text/plain; charset=utf-8", "not ready: " + why + "\n", {}};
+      res.body = "model-auditor is ready.\n";
+      return res;
+    }
+    if (req.path == "/-/reload") {
+      if (req.method != "POST" && req.method != "PUT") {
+        return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST, PUT"}}};
+      }
+      const std::string err = e->reload ? e->reload() : "reload is not available";
+      if (!err.empty()) return {500, "text/plain; charset=utf-8", "reload failed: " + err + "\n", {}};
+      res.body = "registry reloaded.\n";
+      return res;
+    }
+    if (req.path == "/api/v1/report") {
+      if (!read) return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
+      res.content_type = "application/json";
+      res.body = report::ToJson(report::BuildReport(*e->audit, e->series_cap));
+      return res;
+    }
+    if (req.path == "/" || req.path == "/index.html") {
+      if (!read) return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
+      report::PageInfo info = e->page;
+      info.ready = !e->not_ready_reason || e->not_ready_reason().empty();
+      res.content_type = "text/html; charset=utf-8";
+      res.body = report::ToHtml(report::BuildReport(*e->audit, e->series_cap), info);
+      return res;
+    }
+    return {404, "text/plain; charset=utf-8", "not found; try /, " + e->telemetry_path +
+                                                  ", /api/v1/report, /-/healthy or /-/ready\n", {}};
+  };
+}
+
+}  // namespace model_auditor::web
