@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -25,6 +26,7 @@
 #include "kafka/consumer.h"
 #include "metrics/audit_metrics.h"
 #include "metrics/process_collector.h"
+#include "registry/http_fetch.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/systemd.h"
@@ -54,14 +56,45 @@ ma::registry::NamingPolicy Policy(const ma::config::Config& c) {
   return {c.naming.pattern, c.naming.forbidden_tokens};
 }
 
+ma::audit::RegistryLoader::Options LoaderOptions(const ma::config::Config& cfg) {
+  ma::audit::RegistryLoader::Options o;
+  o.file = cfg.registry.file;
+  o.url = cfg.registry.url;
+  o.refresh_interval = cfg.registry.refresh_interval;
+  o.http.connect_timeout = cfg.registry.connect_timeout;
+  o.http.total_timeout = cfg.registry.timeout;
+  o.http.max_body_bytes = cfg.registry.max_bytes;
+  o.http.ca_file = cfg.registry.ca_file;
+  o.bearer_token_file = cfg.registry.bearer_token_file;
+  o.state_dir = cfg.registry.state_dir;
+  if (o.state_dir.empty()) {
+    // systemd's StateDirectory= exports this.
+    if (const char* sd = std::getenv("STATE_DIRECTORY"); sd && *sd) o.state_dir = sd;
+  }
+  o.max_shrink = cfg.registry.max_shrink;
+  o.match = cfg.audit.match;
+  o.naming = Policy(cfg);
+  return o;
+}
+
+void RequireRegistrySource(const ma::config::Config& cfg) {
+  if (cfg.registry.file.empty() && cfg.registry.url.empty()) {
+    throw ma::LoadError(cfg.path + ": registry.file or registry.url is required");
+  }
+}
+
 // Validates the config and the registry it names; prints naming violations.
 int CheckConfig(const ma::config::Config& cfg) {
-  if (cfg.registry.file.empty()) {
-    std::cerr << cfg.path << ": registry.file is required\n";
-    return kExitConfig;
+  RequireRegistrySource(cfg);
+  ma::audit::LoadedRegistry loaded;
+  if (!cfg.registry.file.empty()) {
+    loaded = ma::audit::LoadRegistry(cfg.registry.file, cfg.audit.match, Policy(cfg));
+  } else {
+    const auto o = LoaderOptions(cfg);
+    auto http = o.http;
+    const auto fetched = ma::registry::HttpFetch(cfg.registry.url, http);
+    loaded = ma::audit::BuildRegistry(fetched.body, cfg.registry.url, cfg.audit.match, Policy(cfg));
   }
-  ma::audit::LoadedRegistry loaded =
-      ma::audit::LoadRegistry(cfg.registry.file, cfg.audit.match, Policy(cfg));
   const auto& snap = loaded.index->snapshot();
   std::cout << cfg.path << ": config OK\n"
             << snap.source() << ": registry OK (" << snap.models().size() << " models, "
@@ -90,16 +123,16 @@ sigset_t BlockSignals() {
 int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, sigset_t signals) {
   if (!flags.listen_address.empty()) cfg.web.listen_address = flags.listen_address;
   if (!flags.telemetry_path.empty()) cfg.web.telemetry_path = flags.telemetry_path;
-  if (cfg.registry.file.empty()) throw ma::LoadError(cfg.path + ": registry.file is required");
+  RequireRegistrySource(cfg);
 
   const std::string rdk_version = ma::kafka::LibrdkafkaVersion();
   auto audit = std::make_shared<ma::metrics::AuditMetrics>(ma::metrics::AuditMetrics::Options{
       cfg.audit.max_unregistered_series, cfg.audit.alert_window, rdk_version});
   ma::audit::RegistryHolder holder;
-  ma::audit::RegistryLoader loader({cfg.registry.file, cfg.registry.refresh_interval,
-                                    cfg.audit.match, Policy(cfg)},
-                                   holder, *audit);
-  loader.LoadNow();  // a failure is logged and counted; we stay not-ready and retry
+  ma::audit::RegistryLoader loader(LoaderOptions(cfg), holder, *audit);
+  // A failure is logged and counted; then the persisted last good snapshot, if
+  // any, is used; with neither we stay not-ready and keep retrying.
+  if (!loader.LoadNow().empty()) loader.LoadPersisted();
   loader.Start();
 
   ma::audit::Auditor auditor(cfg, *audit, holder);
@@ -130,9 +163,7 @@ int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, 
     }
     return "";
   };
-  ep.reload = [&loader, audit]() -> std::string {
-    return loader.LoadNow() ? "" : audit->Registry().last_error;
-  };
+  ep.reload = [&loader](bool allow_shrink) -> std::string { return loader.LoadNow(allow_shrink); };
   ma::http::ServerOptions web_opts;
   web_opts.listen_address = cfg.web.listen_address;
   web_opts.max_connections = cfg.web.max_connections;

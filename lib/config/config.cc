@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -249,6 +250,45 @@ void ParseAudit(const Reader& r, const YAML::Node& n, AuditConfig& a) {
             });
 }
 
+void ParseRegistry(const Reader& r, const YAML::Node& n, RegistryConfig& c) {
+  r.ForEach(n, "registry",
+            {"file", "url", "refresh_interval", "connect_timeout", "timeout", "max_bytes", "ca_file",
+             "bearer_token_file", "state_dir", "max_shrink"},
+            [&](const std::string& key, const YAML::Node& v) {
+              if (key == "file") {
+                c.file = r.NonEmpty(v, key);
+              } else if (key == "url") {
+                c.url = r.NonEmpty(v, key);
+                if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0) {
+                  r.Fail(v, "'url' must start with http:// or https://");
+                }
+              } else if (key == "refresh_interval") {
+                c.refresh_interval = r.Duration(v, key, std::chrono::seconds(1));
+              } else if (key == "connect_timeout") {
+                c.connect_timeout = r.Duration(v, key, std::chrono::milliseconds(10));
+              } else if (key == "timeout") {
+                c.timeout = r.Duration(v, key, std::chrono::milliseconds(10));
+              } else if (key == "max_bytes") {
+                c.max_bytes = r.Unsigned(v, key, 1024, 256u << 20);
+              } else if (key == "ca_file") {
+                c.ca_file = r.NonEmpty(v, key);
+              } else if (key == "bearer_token_file") {
+                c.bearer_token_file = r.NonEmpty(v, key);
+              } else if (key == "state_dir") {
+                c.state_dir = r.NonEmpty(v, key);
+              } else if (key == "max_shrink") {
+                const std::string s = r.String(v, key);
+                char* end = nullptr;
+                const double f = std::strtod(s.c_str(), &end);
+                if (s.empty() || *end != '\0' || !(f >= 0.0 && f <= 1.0)) {
+                  r.Fail(v, "'max_shrink' must be a fraction between 0 and 1, got '" + s + "'");
+                }
+                c.max_shrink = f;
+              }
+            });
+  if (!c.file.empty() && !c.url.empty()) r.Fail(n, "registry: set either 'file' or 'url', not both");
+}
+
 }  // namespace
 
 std::vector<NameSource> DefaultSources() {
@@ -285,15 +325,7 @@ Config ParseConfig(const std::string& text, const std::string& path) {
                   } else if (key == "extraction") {
                     ParseExtraction(r, v, cfg.extraction);
                   } else if (key == "registry") {
-                    r.ForEach(v, "registry", {"file", "refresh_interval"},
-                              [&](const std::string& k2, const YAML::Node& v2) {
-                                if (k2 == "file") {
-                                  cfg.registry.file = r.NonEmpty(v2, "file");
-                                } else {
-                                  cfg.registry.refresh_interval = r.Duration(
-                                      v2, "refresh_interval", std::chrono::seconds(1));
-                                }
-                              });
+                    ParseRegistry(r, v, cfg.registry);
                   } else if (key == "audit") {
                     ParseAudit(r, v, cfg.audit);
                   } else if (key == "naming") {
@@ -331,11 +363,12 @@ Config ParseConfig(const std::string& text, const std::string& path) {
   if (cfg.kafka.topics.empty() && cfg.kafka.topic_regex.empty()) {
     cfg.kafka.topics = {"model-inference-requests"};
   }
-  if (!cfg.registry.file.empty() && !path.empty()) {
-    std::filesystem::path p(cfg.registry.file);
-    if (p.is_relative()) {
-      cfg.registry.file = (std::filesystem::path(path).parent_path() / p).lexically_normal().string();
-    }
+  // Paths inside the config are relative to the config file's directory.
+  for (std::string* f : {&cfg.registry.file, &cfg.registry.ca_file, &cfg.registry.bearer_token_file,
+                         &cfg.registry.state_dir}) {
+    if (f->empty() || path.empty()) continue;
+    std::filesystem::path p(*f);
+    if (p.is_relative()) *f = (std::filesystem::path(path).parent_path() / p).lexically_normal().string();
   }
   return cfg;
 }

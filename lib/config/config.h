@@ -42,8 +42,16 @@ struct KafkaConfig {
 };
 
 struct RegistryConfig {
-  std::string file;  // path of the registry document
+  std::string file;  // path of the registry document; or
+  std::string url;   // http(s) URL of a native document or an OpenAI /v1/models list
   std::chrono::milliseconds refresh_interval{30'000};
+  std::chrono::milliseconds connect_timeout{3'000};
+  std::chrono::milliseconds timeout{10'000};  // whole fetch
+  std::size_t max_bytes = 32u << 20;
+  std::string ca_file;            // PEM CA bundle for https (default: system CAs)
+  std::string bearer_token_file;  // token sent as "Authorization: Bearer ..."
+  std::string state_dir;          // last good snapshot is persisted here ("" = $STATE_DIRECTORY or off)
+  double max_shrink = 0.5;        // reject a snapshot with more than this fraction fewer models
 };
 
 struct AuditConfig {

@@ -289,6 +289,17 @@ std::vector<MetricFamily> AuditMetrics::Collect() const {
                          "1 once a registry snapshot is in force.", MetricType::Gauge);
     AddSample(loaded, {}, registry_.loaded ? 1 : 0);
     out.push_back(std::move(loaded));
+    auto persisted = Family("model_audit_registry_persisted_snapshot_in_use",
+                            "1 while the snapshot in force was restored from the state directory "
+                            "because the source is unavailable.",
+                            MetricType::Gauge);
+    AddSample(persisted, {}, registry_.persisted ? 1 : 0);
+    out.push_back(std::move(persisted));
+    auto persist_fail = Family("model_audit_registry_persist_failures_total",
+                               "Failures to persist the last good snapshot to the state directory.",
+                               MetricType::Counter);
+    AddSample(persist_fail, {}, static_cast<double>(persist_failures_.load()));
+    out.push_back(std::move(persist_fail));
     if (registry_.loaded) {
       auto info = Family("model_audit_registry_info",
                          "The registry snapshot in force: source, format and content digest.",

@@ -110,6 +110,7 @@ struct RegistryStatus {
   std::array<std::size_t, registry::kStatusCount> by_status{};
   std::vector<std::pair<std::string, std::string>> naming_violations;  // (model, rule)
   std::string last_error;
+  bool persisted = false;  // in force from the state directory, source unavailable
 };
 
 /// All exported audit state. The class is thread-safe: no concurrent call to
@@ -144,6 +145,7 @@ class AuditMetrics : public prometheus::Collectable {
   void SetGroupJoined(bool joined) { group_joined_.store(joined); }
   bool group_joined() const { return group_joined_.load(); }
   void CountCommit(bool ok) { (ok ? commits_ok_ : commits_failed_).fetch_add(1); }
+  void CountPersistFailure() { persist_failures_.fetch_add(1, std::memory_order_relaxed); }
   void CountKafkaError() { kafka_errors_.fetch_add(1, std::memory_order_relaxed); }
   void SetCacheEntries(std::size_t n) { cache_entries_.store(n, std::memory_order_relaxed); }
 
@@ -184,6 +186,7 @@ class AuditMetrics : public prometheus::Collectable {
   std::atomic<std::uint64_t> commits_ok_{0};
   std::atomic<std::uint64_t> commits_failed_{0};
   std::atomic<std::uint64_t> kafka_errors_{0};
+  std::atomic<std::uint64_t> persist_failures_{0};
   std::atomic<std::size_t> cache_entries_{0};
 };
 

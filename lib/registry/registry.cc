@@ -1,6 +1,7 @@
 #include "registry/registry.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -286,6 +287,14 @@ std::shared_ptr<const Snapshot> ParseSnapshot(std::string_view text, const std::
 std::shared_ptr<const Snapshot> LoadSnapshotFile(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw LoadError(path + ": cannot open registry file: " + std::strerror(errno));
+  // Refuse an oversized file before reading a byte of it (a 1 GB file costs
+  // nothing to reject).
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) == 0 && static_cast<std::uint64_t>(st.st_size) > kMaxDocumentBytes) {
+    std::fclose(f);
+    throw LoadError(path + ": registry file is " + std::to_string(st.st_size) +
+                    " bytes, over the limit of " + std::to_string(kMaxDocumentBytes));
+  }
   std::string text;
   char buf[65536];
   std::size_t n;

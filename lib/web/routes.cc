@@ -45,7 +45,9 @@ http::Handler MakeHandler(Endpoints ep) {
       if (req.method != "POST" && req.method != "PUT") {
         return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST, PUT"}}};
       }
-      const std::string err = e->reload ? e->reload() : "reload is not available";
+      const bool allow_shrink = req.query.find("allow_shrink=true") != std::string_view::npos ||
+                                req.query.find("allow_shrink=1") != std::string_view::npos;
+      const std::string err = e->reload ? e->reload(allow_shrink) : "reload is not available";
       if (!err.empty()) return {500, "text/plain; charset=utf-8", "reload failed: " + err + "\n", {}};
       res.body = "registry reloaded.\n";
       return res;

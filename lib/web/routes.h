@@ -28,8 +28,9 @@ struct Endpoints {
   std::function<std::string()> not_ready_reason;
   /// Liveness: "" when healthy, else the reason (503 body).
   std::function<std::string()> not_healthy_reason;
-  /// POST /-/reload: forces a registry reload; returns "" or an error.
-  std::function<std::string()> reload;
+  /// POST /-/reload[?allow_shrink=true]: reloads the registry now (on the
+  /// caller's thread, bounded by the fetch timeouts); returns "" or the error.
+  std::function<std::string(bool allow_shrink)> reload;
 };
 
 /// Serializes `collectables` in the Prometheus text format 0.0.4.

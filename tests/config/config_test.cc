@@ -239,10 +239,33 @@ TEST_CASE("unknown keys are rejected with file, line and the expected keys", "[c
     const std::string e = ErrorOf(
         "registry:\n"
         "  file: r.yaml\n"
-        "  url: http://x\n");
+        "  urll: http://x\n");
     CHECK_THAT(e, StartsWith(At(3)));
-    CHECK_THAT(e, Contains("unknown key 'url' in registry"));
-    CHECK_THAT(e, Contains("file, refresh_interval"));
+    CHECK_THAT(e, Contains("unknown key 'urll' in registry"));
+    CHECK_THAT(e, Contains("file, url, refresh_interval"));
+  }
+  SECTION("registry with both file and url") {
+    const std::string e = ErrorOf(
+        "registry:\n"
+        "  file: r.yaml\n"
+        "  url: http://x\n");
+    CHECK_THAT(e, StartsWith(At(2)));
+    CHECK_THAT(e, Contains("either 'file' or 'url'"));
+  }
+  SECTION("registry url scheme") {
+    const std::string e = ErrorOf(
+        "registry:\n"
+        "  url: ftp://x/models\n");
+    CHECK_THAT(e, StartsWith(At(2)));
+    CHECK_THAT(e, Contains("http:// or https://"));
+  }
+  SECTION("registry max_shrink") {
+    const std::string e = ErrorOf(
+        "registry:\n"
+        "  file: r.yaml\n"
+        "  max_shrink: 1.5\n");
+    CHECK_THAT(e, StartsWith(At(3)));
+    CHECK_THAT(e, Contains("between 0 and 1"));
   }
   SECTION("audit") {
     const std::string e = ErrorOf(
