@@ -91,9 +91,19 @@ HttpFetchResult Exchange(asio::io_context& ioc, Stream& stream, const std::strin
     if (ec) return fail("connect", ec);
     bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
       if (wec) return fail("write", wec);
-      bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
-        if (rec) return fail("read", rec);
-        done = true;
+      // Boost 1.74's parser does not enforce body_limit on this path, so the
+      // declared length is checked after the header and the size after the body.
+      bhttp::async_read_header(stream, buffer, parser, [&](beast::error_code hec, std::size_t) {
+        if (hec) return fail("read", hec);
+        const auto length = parser.content_length();
+        if (length && *length > o.max_body_bytes) return fail("read", bhttp::error::body_limit);
+        bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+          if (rec) return fail("read", rec);
+          if (parser.get().body().size() > o.max_body_bytes) {
+            return fail("read", bhttp::error::body_limit);
+          }
+          done = true;
+        });
       });
     });
   });
