@@ -16,30 +16,50 @@ std::uint64_t Mix(std::uint64_t h) {
   return h;
 }
 
-// Hash of `s` with the positions in `skip` (sorted, at most 2) removed.
-std::uint64_t HashWithout(const std::u32string& s, std::size_t skip1, std::size_t skip2) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (i == skip1 || i == skip2) continue;
-    h = (h ^ s[i]) * 0x100000001b3ULL;
+// Polynomial hashes of every string reachable by deleting up to two code
+// points, each in O(1) from prefix hashes: H(A.C) = H(A) * B^|C| + H(C). The
+// index and the query use this same function, so their hashes meet.
+class DeletionHasher {
+ public:
+  explicit DeletionHasher(const std::u32string& s) : n_(s.size()), p_(n_ + 1), pow_(n_ + 1) {
+    pow_[0] = 1;
+    for (std::size_t i = 0; i < n_; ++i) {
+      p_[i + 1] = p_[i] * kBase + (static_cast<std::uint64_t>(s[i]) + 1);
+      pow_[i + 1] = pow_[i] * kBase;
+    }
   }
-  return Mix(h);
-}
+  std::uint64_t Whole() const { return Final(p_[n_], n_); }
+  std::uint64_t Without(std::size_t i) const {
+    return Final(Sub(0, i) * pow_[n_ - i - 1] + Sub(i + 1, n_), n_ - 1);
+  }
+  std::uint64_t Without(std::size_t i, std::size_t j) const {  // i < j
+    return Final((Sub(0, i) * pow_[j - i - 1] + Sub(i + 1, j)) * pow_[n_ - j - 1] + Sub(j + 1, n_),
+                 n_ - 2);
+  }
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+ private:
+  static constexpr std::uint64_t kBase = 0x100000001b3ULL;
+  std::uint64_t Sub(std::size_t a, std::size_t b) const { return p_[b] - p_[a] * pow_[b - a]; }
+  static std::uint64_t Final(std::uint64_t h, std::size_t len) {
+    return Mix(h + len * 0x9e3779b97f4a7c15ULL);
+  }
+  std::size_t n_;
+  std::vector<std::uint64_t> p_, pow_;
+};
 
 template <typename F>
 void ForEachDeletion(const std::u32string& s, int depth, F&& f) {
-  f(HashWithout(s, kNone, kNone));
+  const DeletionHasher h(s);
+  f(h.Whole());
   if (depth >= 1) {
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (i > 0 && s[i] == s[i - 1]) continue;  // same string as deleting i-1
-      f(HashWithout(s, i, kNone));
+      f(h.Without(i));
     }
   }
   if (depth >= 2) {
     for (std::size_t i = 0; i < s.size(); ++i) {
-      for (std::size_t j = i + 1; j < s.size(); ++j) f(HashWithout(s, i, j));
+      for (std::size_t j = i + 1; j < s.size(); ++j) f(h.Without(i, j));
     }
   }
 }
@@ -146,6 +166,16 @@ NameIndex::NameIndex(std::shared_ptr<const registry::Snapshot> snapshot,
     key_ids_.push_back(k);
   }
   for (std::size_t b = 0; b < buckets; ++b) bucket_start_[b + 1] += bucket_start_[b];
+  // A bit filter ~8 bits per entry: most deletions of a query are in no key's
+  // neighbourhood, and the filter answers that from a few MB instead of the
+  // whole index.
+  filter_bits_ = 6;
+  while ((std::size_t{1} << filter_bits_) < hashes_.size() * 8 + 64 && filter_bits_ < 34) ++filter_bits_;
+  filter_.assign((std::size_t{1} << filter_bits_) / 64, 0);
+  for (std::uint64_t h : hashes_) {
+    const std::uint64_t bit = h & ((std::uint64_t{1} << filter_bits_) - 1);
+    filter_[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+  }
 }
 
 void NameIndex::AddDeletions(const std::u32string& s, int depth, std::uint32_t key,
@@ -170,14 +200,32 @@ NameIndex::Near NameIndex::FindNear(const std::u32string& query, int max_d) cons
   if (!any_length) return near;  // no key of a reachable length: skip the work
 
   const std::string digits = DigitRuns(query);
-  std::vector<std::uint32_t> candidates;
-  const int shift = 64 - bucket_bits_;
+  // Two passes so the memory accesses of one pass are independent and
+  // prefetched: filter bits first, then the CSR buckets of the survivors.
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(1 + query.size() * (query.size() + 1) / 2);
+  const std::uint64_t filter_mask = (std::uint64_t{1} << filter_bits_) - 1;
   ForEachDeletion(query, max_d, [&](std::uint64_t h) {
+    __builtin_prefetch(&filter_[(h & filter_mask) >> 6]);
+    hashes.push_back(h);
+  });
+  std::size_t kept = 0;
+  const int shift = 64 - bucket_bits_;
+  for (std::uint64_t h : hashes) {
+    const std::uint64_t bit = h & filter_mask;
+    if (filter_[bit >> 6] & (std::uint64_t{1} << (bit & 63))) {
+      __builtin_prefetch(&bucket_start_[h >> shift]);
+      hashes[kept++] = h;
+    }
+  }
+  std::vector<std::uint32_t> candidates;
+  for (std::size_t k = 0; k < kept; ++k) {
+    const std::uint64_t h = hashes[k];
     const std::size_t b = h >> shift;
     for (std::uint32_t i = bucket_start_[b]; i < bucket_start_[b + 1]; ++i) {
       if (hashes_[i] == h) candidates.push_back(key_ids_[i]);
     }
-  });
+  }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
 

@@ -87,6 +87,8 @@ class NameIndex {
   std::vector<std::uint32_t> bucket_start_;
   std::vector<std::uint64_t> hashes_;
   std::vector<std::uint32_t> key_ids_;
+  int filter_bits_ = 6;
+  std::vector<std::uint64_t> filter_;  // bit set of hashes_ (low bits)
 };
 
 /// Classifies a name that extraction found (valid UTF-8, 1..256 bytes).
