@@ -24,6 +24,7 @@ import ctypes
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -148,10 +149,10 @@ class Processes:
         self.workdir = workdir
         self.procs = []  # (name, Popen, log path)
 
-    def start(self, name, argv, stdin=None):
+    def start(self, name, argv):
         log_path = os.path.join(self.workdir, f"{name}.log")
         out = open(log_path, "wb")
-        p = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                              preexec_fn=_die_with_parent, cwd=self.workdir)
         out.close()
         self.procs.append((name, p, log_path))
@@ -166,7 +167,7 @@ class Processes:
 
     def check_alive(self):
         for name, p, _ in self.procs:
-            if name != "kcat" and p.poll() is not None:
+            if p.poll() is not None:
                 fail(f"{name} exited early with {p.returncode}:\n{self.log_of(name)[-3000:]}")
 
     def stop_all(self):
@@ -290,42 +291,64 @@ def main():
         log(f"daemon {daemon_addr}, prometheus 127.0.0.1:{prom_port}, alertmanager 127.0.0.1:{am_port}, "
             f"webhook 127.0.0.1:{webhook.port}, topic {topic}")
 
-        # --- traffic: the phantom and the typo, a few messages a second ------------------
-        kcat = procs.start("kcat", [args.kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=0"],
-                           stdin=subprocess.PIPE)
+        # --- traffic: the phantom and the typo, one kcat run every 0.5 s ----------------
+        # kcat -P reads stdin in blocks, so a long-lived kcat fed line by line
+        # sends late (measured: seconds); one short run per round sends at once.
         produced_first = None
         produced_last = None
         firing = {}
 
         def produce_round():
             nonlocal produced_first, produced_last
-            for name in (PHANTOM, TYPO):
-                kcat.stdin.write((json.dumps({"model": name, "prompt": "hello"}) + "\n").encode())
-            kcat.stdin.flush()
-            produced_last = time.monotonic()
+            started = time.monotonic()
+            lines = "".join(json.dumps({"model": name, "prompt": "hello"}) + "\n" for name in (PHANTOM, TYPO))
+            r = subprocess.run([args.kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=0"],
+                               input=lines.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=20, preexec_fn=_die_with_parent)
+            if r.returncode != 0:
+                fail(f"kcat exited with {r.returncode}: {r.stdout.decode(errors='replace')}")
+            # Latency counts from the start of the first produce (kcat's start-up included).
             if produced_first is None:
-                produced_first = produced_last
+                produced_first = started
+            produced_last = time.monotonic()  # kcat exits once the broker acknowledged
+
+        # Where the latency goes: the daemon exports the gauge, Prometheus's
+        # rule fires, Alertmanager notifies.
+        seen_by_daemon = {}
+        firing_in_prometheus = {}
+
+        def observe_stages():
+            if len(seen_by_daemon) < 2:
+                _, body = http_get(f"http://{daemon_addr}/metrics")
+                for name in (PHANTOM, TYPO):
+                    if name not in seen_by_daemon and \
+                            f'model_audit_unknown_model_active{{model_name="{name}"' in body:
+                        seen_by_daemon[name] = time.monotonic()
+            if len(firing_in_prometheus) < 2:
+                _, body = http_get(f"http://127.0.0.1:{prom_port}/api/v1/alerts")
+                for a in json.loads(body)["data"]["alerts"]:
+                    name = a["labels"].get("alertname")
+                    if a.get("state") == "firing" and name not in firing_in_prometheus:
+                        firing_in_prometheus[name] = time.monotonic()
 
         deadline = time.monotonic() + DEADLINE_FIRING_S
         while len(firing) < 2:
             procs.check_alive()
-            if kcat.poll() is not None:
-                fail(f"kcat exited with {kcat.returncode}:\n{procs.log_of('kcat')}")
             if time.monotonic() > deadline:
                 fail(f"no firing notification for both names within {DEADLINE_FIRING_S}s; "
                      f"received: {webhook.summary()}")
             produce_round()
+            try:
+                observe_stages()
+            except (OSError, urllib.error.URLError, ValueError, KeyError):
+                pass  # the breakdown is informative; the assertions below are not
             for alertname in ("ModelAuditUnknownModel", "ModelAuditMisnamedModel"):
                 if alertname not in firing:
                     hit = webhook.find(alertname, "firing")
                     if hit:
                         firing[alertname] = hit
             time.sleep(0.5)
-        kcat.stdin.close()
-        kcat.wait(timeout=10)
         stopped = produced_last
-        if kcat.returncode != 0:
-            fail(f"kcat exited with {kcat.returncode}:\n{procs.log_of('kcat')}")
 
         t, path, alert = firing["ModelAuditUnknownModel"]
         labels = alert["labels"]
@@ -353,6 +376,26 @@ def main():
         lat_typo = t - produced_first
         log(f"firing: produce -> notification {lat_unknown:.1f}s (unknown, {PHANTOM}), "
             f"{lat_typo:.1f}s (typo, {TYPO} -> {TYPO_SUGGESTION})")
+
+        def stage(table, key):
+            return f"{table[key] - produced_first:.1f}s" if key in table else "n/a"
+        log(f"breakdown after the first message (polled every 0.5 s): gauge on /metrics "
+            f"{stage(seen_by_daemon, PHANTOM)}/{stage(seen_by_daemon, TYPO)}, "
+            f"firing in Prometheus {stage(firing_in_prometheus, 'ModelAuditUnknownModel')}/"
+            f"{stage(firing_in_prometheus, 'ModelAuditMisnamedModel')}, "
+            f"webhook {lat_unknown:.1f}s/{lat_typo:.1f}s (unknown/typo)")
+
+        # Every metric the shipped rules read is one the daemon really exports
+        # (a renamed metric would leave a rule silently matching nothing).
+        _, scrape = http_get(f"http://{daemon_addr}/metrics")
+        exported = set(re.findall(r"^# TYPE (\S+) ", scrape, re.M))
+        used = set()
+        for rules_file in ("rules.yml", "recording.yml"):
+            text = open(os.path.join(src, "deploy/prometheus", rules_file)).read()
+            used |= set(re.findall(r"(?<![:\w])(model_audit_[a-z_]+)(?![:\w])", text))
+        if not used or used - exported:
+            fail(f"the rules read metrics the daemon does not export: {sorted(used - exported)}")
+        log(f"the rules read {len(used)} metrics, all exported by the daemon")
 
         # --- traffic stopped: both resolve, not before the alert window -------------------
         resolved = {}
