@@ -22,8 +22,9 @@ test_packages=(
   prometheus prometheus-alertmanager default-jre-headless maven kcat
   python3
   # tests/deploy: headless browser for the landing page, a venv for the
-  # Kubernetes schema validator (scripts/deploy-tools.sh), systemd-analyze
-  chromium python3-venv systemd
+  # Kubernetes schema validator (scripts/deploy-tools.sh), systemd-analyze,
+  # strace (the unit's SystemCallFilter against the calls the daemon makes)
+  chromium python3-venv systemd strace
 )
 # The PodMonitor check runs on Node.js (scripts/deploy-tools.sh); machines
 # that already have node and npm keep theirs.

@@ -6,6 +6,10 @@ verify, the settings the daemon's contract needs, and that contract itself.
   systemd_test.py verify BINARY       systemd-analyze verify on the real unit
   systemd_test.py notify BINARY       READY=1 / WATCHDOG=1 / STOPPING=1 on a
                                       notify socket, as systemd would see them
+  systemd_test.py syscalls BINARY     every system call the daemon makes (under
+                                      strace, on a real broker: consume, scrape,
+                                      page, reload, SIGHUP, SIGTERM) is allowed
+                                      by the unit's SystemCallFilter=
 
 `verify` loads the unit's ExecStart binary, which is not installed at
 /usr/local/bin here: the unit is copied to a temp dir with only that path
@@ -166,8 +170,89 @@ def notify(binary):
             sock.close()
 
 
+def expand(group, seen=None):
+    """The system calls of a systemd syscall group, nested groups expanded."""
+    seen = set() if seen is None else seen
+    r = subprocess.run(["systemd-analyze", "syscall-filter", group], capture_output=True, text=True)
+    check(r.returncode == 0, "systemd-analyze syscall-filter %s" % group) if group not in seen else None
+    seen.add(group)
+    out = set()
+    for line in r.stdout.splitlines()[1:]:
+        w = line.strip()
+        if not w or w.startswith("#"):
+            continue
+        if w.startswith("@"):
+            if w not in seen:
+                out |= expand(w, seen)
+        else:
+            out.add(w)
+    return out
+
+
+def allowed_syscalls(d):
+    allow, deny = set(), set()
+    for v in d["SystemCallFilter"]:
+        target = deny if v.startswith("~") else allow
+        for item in v.lstrip("~").split():
+            target |= expand(item) if item.startswith("@") else {item}
+    return allow - deny
+
+
+def syscalls(binary):
+    allowed = allowed_syscalls(directives(open(UNIT).read()))
+    check(len(allowed) > 100, "the unit's SystemCallFilter allows %d system calls" % len(allowed))
+    with harness.temp_dir() as tmp:
+        topic = harness.unique("model-inference-requests")
+        harness.create_topic(topic)
+        harness.produce(topic, [('{"model_name":"Qwen3-Next-80B-Local"}', {}),
+                                ('{"model_name":"Qwen3-Next-80B-Optimized"}', {}),
+                                ('not json', {"X-Model-Name": "Qwen-Tiny"})])
+        config = harness.write_config(tmp, topic, harness.unique("model-auditor-syscalls"))
+        trace = os.path.join(tmp, "strace.txt")
+        log = open(os.path.join(tmp, "daemon.log"), "wb")
+        proc = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, binary, "--config.file", config,
+                                 "--web.listen-address", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            read_log = lambda: open(os.path.join(tmp, "daemon.log"), errors="replace").read()
+            check(harness.eventually(lambda: re.search(r'listening"? address=(\S+)', read_log()), 30),
+                  "the daemon starts under strace")
+            addr = re.search(r'listening"? address=(\S+)', read_log()).group(1)
+            check(harness.eventually(lambda: harness.messages_total(
+                harness.parse_metrics(harness.http_get(addr, "/metrics")[1])[0], topic) >= 3, 60),
+                "it counts the messages")
+            for path in ("/", "/api/v1/report", "/-/healthy", "/-/ready"):
+                harness.http_get(addr, path)
+            import urllib.request
+            urllib.request.urlopen(urllib.request.Request("http://%s/-/reload" % addr, method="POST"), timeout=10).read()
+            # Signals go to the daemon itself, strace's child (strace would detach).
+            with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+                daemon_pid = int(f.read().split()[0])
+            os.kill(daemon_pid, signal.SIGHUP)
+            time.sleep(1.5)
+            os.kill(daemon_pid, signal.SIGTERM)
+            check(proc.wait(timeout=30) == 0, "exit 0 after SIGTERM")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+        used = set()
+        for line in open(trace, errors="replace"):
+            m = re.match(r"\d+\s+([a-z0-9_]+)\(", line)
+            if m:
+                used.add(m.group(1))
+        check(len(used) > 20, "strace saw %d distinct system calls" % len(used))
+        # execve is the exec itself, made before the filter applies to the new program.
+        denied = sorted(used - allowed - {"execve"})
+        check(not denied, "every system call the daemon made is allowed by SystemCallFilter=%s"
+              % ("" if not denied else " (denied: %s)" % ", ".join(denied)))
+        print("system calls used: " + " ".join(sorted(used)))
+        check(used - expand("@basic-io") - {"execve"}, "a narrower filter (@basic-io only) would deny some")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     harness.main({"security": security,
                   "verify": lambda: verify(sys.argv[2]),
-                  "notify": lambda: notify(sys.argv[2])}[mode])
+                  "notify": lambda: notify(sys.argv[2]),
+                  "syscalls": lambda: syscalls(sys.argv[2])}[mode])
