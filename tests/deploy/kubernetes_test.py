@@ -2,8 +2,8 @@
 """deploy/kubernetes/ validated offline.
 
 - Core objects: kubernetes-validate (PyPI, schemas bundled in the wheel),
-  strict (unknown fields rejected), against Kubernetes 1.30 (the first release
-  with native sidecars on by default and GA-track) and the newest bundled.
+  strict (unknown fields rejected), against Kubernetes 1.29 (the first release
+  with native sidecars on by default) and the newest bundled.
 - PodMonitor (a CRD, which kubernetes-validate has no schema for): the
   validators of @kubernetes-models/prometheus-operator (npm), generated from
   prometheus-operator's API types, run on Node.js.
@@ -61,7 +61,7 @@ def by_kind(docs, kind):
 
 
 def check_core(tools, tmp):
-    for version in ("1.30.0", latest_bundled(tools)):
+    for version in ("1.29.0", latest_bundled(tools)):
         r = kubernetes_validate(tools, WORKLOAD, version)
         passed = r.stdout.count(" passed ")
         check(r.returncode == 0 and passed == 4,
@@ -72,7 +72,7 @@ def check_core(tools, tmp):
     path = os.path.join(tmp, "broken.yaml")
     with open(path, "w") as f:
         f.write(broken)
-    r = kubernetes_validate(tools, path, "1.30.0")
+    r = kubernetes_validate(tools, path, "1.29.0")
     check(r.returncode != 0 and "readOnlyRootFilesytem" in r.stdout + r.stderr,
           "the validator rejects a misspelt field")
 

@@ -79,6 +79,7 @@ def verify(binary):
     check(d.get("Type") == ["notify"], "Type=notify (READY=1 once serving with a registry)")
     check(d.get("NotifyAccess") == ["main"], "NotifyAccess=main")
     check(d.get("Restart") == ["on-failure"], "Restart=on-failure")
+    check(d.get("RestartPreventExitStatus") == ["2"], "no restart loop on exit 2 (invalid config or registry)")
     check(seconds(d["WatchdogSec"][0]) >= 10, "WatchdogSec=%s leaves the 100 ms poll loop ample room" % d["WatchdogSec"][0])
     cfg = open(CONFIG).read()
     m = re.search(r"^\s*close_timeout:\s*(\d+)s", cfg, re.M)
