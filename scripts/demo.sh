@@ -6,6 +6,6 @@
 #   scripts/demo.sh [--rate N] [--web.listen-address HOST:PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --build-only
 scripts/build.sh -DMODEL_AUDITOR_BUILD_TESTS=OFF
 exec ./build/model-auditor demo --config.file config/demo.yaml "$@"

@@ -3,25 +3,40 @@
 # Idempotent: only missing packages are installed, `apt-get update` runs at most
 # once (and only when something is missing). Must run as root (or via sudo).
 #
-# Usage: scripts/install-deps.sh [--with-browser] [--with-bench]
+# Usage: scripts/install-deps.sh [--build-only] [--with-bench]
+#   --build-only   just the toolchain and libraries (deploy/docker/Dockerfile)
+#   --with-browser accepted for compatibility: chromium is in the default set
 set -euo pipefail
 
-packages=(
+build_packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   # libraries (the required stack)
   librdkafka-dev prometheus-cpp-dev libboost-dev libboost-system-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libsimdjson-dev libcli11-dev
   libssl-dev libsystemd-dev zlib1g-dev libzstd-dev
+)
+test_packages=(
   # test services and tools: promtool/prometheus, alertmanager, the Kafka
   # broker's JVM and Maven, kcat for manual poking
   prometheus prometheus-alertmanager default-jre-headless maven kcat
   python3
+  # tests/deploy: headless browser for the landing page, a venv for the
+  # Kubernetes schema validator (scripts/deploy-tools.sh), systemd-analyze,
+  # strace (the unit's SystemCallFilter against the calls the daemon makes)
+  chromium python3-venv systemd strace
 )
+# The PodMonitor check runs on Node.js (scripts/deploy-tools.sh); machines
+# that already have node and npm keep theirs.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  test_packages+=(nodejs npm)
+fi
+packages=("${build_packages[@]}" "${test_packages[@]}")
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --with-browser) packages+=(chromium) ;;
+    --build-only) packages=("${build_packages[@]}") ;;
+    --with-browser) ;;
     --with-bench) packages+=(libbenchmark-dev python3-confluent-kafka python3-prometheus-client valgrind) ;;
     *) echo "install-deps.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
