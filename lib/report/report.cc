@@ -20,6 +20,14 @@ std::vector<std::string> TopicNames(std::uint64_t mask,
   return out;
 }
 
+// "2026-11-29 07:22:38Z": the page is for eyes; the JSON keeps milliseconds.
+std::string ShortTime(std::int64_t ms) {
+  std::string t = util::FormatRfc3339(ms);
+  if (t.size() < 20) return t;
+  t[10] = ' ';
+  return t.substr(0, 19) + "Z";
+}
+
 }  // namespace
 
 Report BuildReport(const metrics::AuditMetrics& metrics, std::size_t series_cap) {
@@ -163,7 +171,7 @@ nav a{margin-right:1rem}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #d8dee4;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.family td{background:#eef2f6;font-weight:600}
+tr.family td{background:#eef2f6;font-weight:600}td.t,td.name{white-space:nowrap}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
 .v{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem;color:#fff}
 .v-unknown{background:#cf222e}.v-typo{background:#bc4c00}.v-variant{background:#9a6700}.v-inactive{background:#6e7781}
@@ -214,13 +222,13 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-we
            std::to_string(f.messages) + "</td><td colspan=\"3\"></td></tr>\n";
       for (const NameRow& n : f.names) {
         const std::string verdict(classify::VerdictName(n.verdict));
-        h += "<tr><td><code>" + HtmlEscape(n.model_name) + "</code></td><td><span class=\"v v-" +
+        h += "<tr><td class=\"name\"><code>" + HtmlEscape(n.model_name) + "</code></td><td><span class=\"v v-" +
              verdict + "\">" + verdict + "</span></td><td>" +
              (n.suggestion.empty() ? std::string("&mdash;")
                                    : "<code>" + HtmlEscape(n.suggestion) + "</code>") +
              "</td><td class=\"n\">" + (n.approximate ? "&le; " : "") + std::to_string(n.messages) +
-             "</td><td>" + HtmlEscape(util::FormatRfc3339(n.first_seen_ms)) + "</td><td>" +
-             HtmlEscape(util::FormatRfc3339(n.last_seen_ms)) + "</td><td>";
+             "</td><td class=\"t\">" + HtmlEscape(ShortTime(n.first_seen_ms)) +
+             "</td><td class=\"t\">" + HtmlEscape(ShortTime(n.last_seen_ms)) + "</td><td>";
         for (std::size_t i = 0; i < n.topics.size(); ++i) {
           h += (i ? ", " : "") + HtmlEscape(n.topics[i]);
         }
