@@ -34,6 +34,9 @@ struct LoadedRegistry {
 LoadedRegistry LoadRegistry(const std::string& file, const classify::MatchOptions& match,
                             const registry::NamingPolicy& naming);
 
+/// The registry facts that metrics and reports show for a loaded registry.
+metrics::RegistryStatus DescribeRegistry(const LoadedRegistry& loaded);
+
 /// Background reloader. The class is thread-safe.
 class RegistryLoader {
  public:
