@@ -24,11 +24,11 @@ constexpr std::size_t kPadding = simdjson::SIMDJSON_PADDING;
 
 std::string_view CompressionName(Compression c) {
   switch (c) {
-    case Compression::kNone: return "none";
+    case Compression::kNone: return "plain";
     case Compression::kGzip: return "gzip";
     case Compression::kZstd: return "zstd";
   }
-  return "none";
+  return "plain";
 }
 
 LineReader::LineReader(const std::string& path, std::size_t max_line)
