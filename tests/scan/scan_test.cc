@@ -167,7 +167,7 @@ TEST_CASE("a window keeps lines with from <= time < to", "[scan]") {
   CHECK(S(j.doc["window"]["to"]) == "2026-01-01T05:00:00.000Z");
 }
 
-TEST_CASE("--fail-on maps findings to exit status 3", "[scan]") {
+TEST_CASE("findings of the --fail-on class exit with status 3", "[scan]") {
   Fixture f;
   ms::Options o;
   o.inputs = {f.Write("calls.ndjson", kLines)};
