@@ -217,8 +217,9 @@ int RunScan(const ma::config::Config& cfg, const Flags& flags, sigset_t signals)
       if (sigwait(&signals, &sig) != 0 || done.load()) continue;
       if (sig == SIGHUP) continue;
       if (stop.exchange(true)) std::_Exit(130);
-      spdlog::warn("{}: stopping the scan; the report will be marked incomplete (again to quit now)",
-                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      spdlog::warn(
+          "{}: stopping the scan; the report will be marked incomplete (again to quit now)",
+          sig == SIGTERM ? "SIGTERM" : "SIGINT");
     }
   });
   struct Joiner {
@@ -282,16 +283,16 @@ int main(int argc, char** argv) {
                        "NDJSON call-log file(s), one JSON object per line; gzip/zstd detected from "
                        "the content; - reads stdin. Repeatable. Without --input, Kafka is scanned");
   scan_cmd->add_option("--topic", so.topics,
-                       "Kafka topic to scan (repeatable; default: kafka.topics or kafka.topic_regex "
-                       "of the config)");
+                       "Kafka topic to scan (repeatable; default: kafka.topics or "
+                       "kafka.topic_regex of the config)");
   scan_cmd->add_option("--from", so.from,
                        "Window start, inclusive: RFC 3339 (2026-01-01T00:00:00Z), a date "
                        "(2026-01-01 = midnight UTC), now, or now-<duration> (now-24h). Kafka: the "
                        "first offset whose timestamp is >= it; files: needs --time-field. Default: "
                        "everything retained");
   scan_cmd->add_option("--to", so.to,
-                       "Window end, exclusive (same syntax). Kafka default: the high watermark read "
-                       "when the scan starts");
+                       "Window end, exclusive (same syntax). Kafka default: the high watermark "
+                       "read when the scan starts");
   scan_cmd->add_option("--from-offset", so.from_offset,
                        "Kafka: start offset for every partition, inclusive (instead of --from)");
   scan_cmd->add_option("--to-offset", so.to_offset,

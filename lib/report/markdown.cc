@@ -31,7 +31,8 @@ std::string Plural(std::uint64_t n, const char* one, const char* many) {
 std::string Percent(std::uint64_t part, std::uint64_t whole) {
   if (whole == 0) return "0.0%";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  std::snprintf(buf, sizeof buf, "%.1f%%",
+                100.0 * static_cast<double>(part) / static_cast<double>(whole));
   return buf;
 }
 
@@ -67,11 +68,16 @@ std::string Time(std::int64_t ms) {
 // How urgent a family is: the worst verdict among its spellings.
 int Severity(Verdict v) {
   switch (v) {
-    case Verdict::kUnknown: return 4;
-    case Verdict::kTypo: return 3;
-    case Verdict::kVariant: return 2;
-    case Verdict::kInactive: return 1;
-    default: return 0;
+    case Verdict::kUnknown:
+      return 4;
+    case Verdict::kTypo:
+      return 3;
+    case Verdict::kVariant:
+      return 2;
+    case Verdict::kInactive:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -92,7 +98,8 @@ FamilyFacts Facts(const FamilyRow& f) {
     if (Severity(n.verdict) > Severity(x.worst)) x.worst = n.verdict;
     if (!n.suggestion.empty()) x.suggestions.insert(n.suggestion);
     x.topics.insert(n.topics.begin(), n.topics.end());
-    if (n.first_seen_ms > 0 && (x.first == 0 || n.first_seen_ms < x.first)) x.first = n.first_seen_ms;
+    if (n.first_seen_ms > 0 && (x.first == 0 || n.first_seen_ms < x.first))
+      x.first = n.first_seen_ms;
     x.last = std::max(x.last, n.last_seen_ms);
     x.approximate = x.approximate || n.approximate;
   }
@@ -117,7 +124,8 @@ std::string Finding(const FamilyFacts& x, const char* where_one, const char* whe
   const std::string requests = (x.approximate ? "about " : "") +
                                Plural(f.messages, "request", "requests") + " from " +
                                Plural(x.topics.size(), where_one, where_many);
-  const std::string when = x.first > 0 ? ", first seen " + Time(x.first) + ", last seen " + Time(x.last) : "";
+  const std::string when =
+      x.first > 0 ? ", first seen " + Time(x.first) + ", last seen " + Time(x.last) : "";
   const std::string closest = x.suggestions.empty() ? "none" : CodeList(x.suggestions);
   switch (x.worst) {
     case Verdict::kUnknown:
@@ -141,8 +149,9 @@ void Summary(const Report& r, std::string& md) {
   const auto count = [&](Verdict v) { return r.by_verdict[static_cast<std::size_t>(v)]; };
   md += "## Summary\n\n";
   if (r.scan && !r.scan->complete) {
-    md += "**This audit is incomplete**: reading stopped early (see Inputs). The figures cover "
-          "only what was read.\n\n";
+    md +=
+        "**This audit is incomplete**: reading stopped early (see Inputs). The figures cover "
+        "only what was read.\n\n";
   }
   if (r.total_messages == 0) {
     md += "No messages were audited: the inputs hold no messages in the window.\n\n";
@@ -178,9 +187,9 @@ void Summary(const Report& r, std::string& md) {
                    " under Findings below.");
   }
   if (nameless > 0) {
-    std::string s = "**" + Plural(nameless, "message", "messages") + " without a usable model name** (" +
-                    Thousands(count(Verdict::kMissing)) + " missing, " +
-                    Thousands(count(Verdict::kMalformed)) +
+    std::string s = "**" + Plural(nameless, "message", "messages") +
+                    " without a usable model name** (" + Thousands(count(Verdict::kMissing)) +
+                    " missing, " + Thousands(count(Verdict::kMalformed)) +
                     " malformed): fix the producers so every request names its model";
     if (r.scan && r.scan->malformed_total > 0) s += "; the first malformed inputs are listed below";
     todo.push_back(s + ".");
@@ -217,8 +226,9 @@ std::string ToMarkdown(const Report& r) {
     md += " |\n";
   }
   if (r.registry.loaded) {
-    md += "| Registry | " + Code(r.registry.source) + ": " + Plural(r.registry.models, "model", "models") +
-          " (" + r.registry.format + " format), digest " + Code(r.registry.digest) + " |\n";
+    md += "| Registry | " + Code(r.registry.source) + ": " +
+          Plural(r.registry.models, "model", "models") + " (" + r.registry.format +
+          " format), digest " + Code(r.registry.digest) + " |\n";
   } else {
     md += "| Registry | not loaded |\n";
   }
@@ -238,19 +248,22 @@ std::string ToMarkdown(const Report& r) {
   if (r.families.empty()) {
     md += "None: every name seen is a registered model or alias.\n\n";
   } else {
-    md += "Spellings that normalize to the same name (case, separators, full-width forms and "
-          "trailing decorations aside) form one family, heaviest first.\n\n";
+    md +=
+        "Spellings that normalize to the same name (case, separators, full-width forms and "
+        "trailing decorations aside) form one family, heaviest first.\n\n";
     std::size_t i = 0;
     for (const FamilyRow& f : r.families) {
       md += "### " + std::to_string(++i) + ". " + Code(f.names.front().model_name) + " — " +
             Plural(f.messages, "message", "messages") + ", " +
             Plural(f.names.size(), "spelling", "spellings") + " (family " + Code(f.normalized) +
             ")\n\n";
-      md += "| model name | verdict | suggestion | messages | first seen | last seen | topics |\n"
-            "|---|---|---|---:|---|---|---|\n";
+      md +=
+          "| model name | verdict | suggestion | messages | first seen | last seen | topics |\n"
+          "|---|---|---|---:|---|---|---|\n";
       for (const NameRow& n : f.names) {
         std::string topics;
-        for (std::size_t t = 0; t < n.topics.size(); ++t) topics += (t ? ", " : "") + Code(n.topics[t]);
+        for (std::size_t t = 0; t < n.topics.size(); ++t)
+          topics += (t ? ", " : "") + Code(n.topics[t]);
         md += "| " + Code(n.model_name) + " | " + std::string(classify::VerdictName(n.verdict)) +
               " | " + (n.suggestion.empty() ? "—" : Code(n.suggestion)) + " | " +
               (n.approximate ? "≤ " : "") + Thousands(n.messages) + " | " + Time(n.first_seen_ms) +
@@ -262,8 +275,9 @@ std::string ToMarkdown(const Report& r) {
 
   if (r.scan) {
     const ScanInfo& s = *r.scan;
-    md += "## Inputs\n\n| input | kind | detail | messages | bytes | skipped | status |\n"
-          "|---|---|---|---:|---:|---:|---|\n";
+    md +=
+        "## Inputs\n\n| input | kind | detail | messages | bytes | skipped | status |\n"
+        "|---|---|---|---:|---:|---:|---|\n";
     for (const ScanInput& in : s.inputs) {
       std::string skipped = Thousands(in.blank + in.outside_window);
       md += "| " + Code(in.name) + " | " + in.kind + " | " + (in.detail.empty() ? "—" : in.detail) +
@@ -271,8 +285,9 @@ std::string ToMarkdown(const Report& r) {
             (in.error.empty() ? std::string("read to the end") : "**stopped**: " + Code(in.error)) +
             " |\n";
     }
-    md += "\nSkipped: blank lines, and lines outside the window (or without a timestamp while a "
-          "window is set); they are not messages and count under no verdict.\n\n";
+    md +=
+        "\nSkipped: blank lines, and lines outside the window (or without a timestamp while a "
+        "window is set); they are not messages and count under no verdict.\n\n";
     md += "## Malformed input\n\n";
     if (s.malformed_total == 0) {
       md += "None.\n";

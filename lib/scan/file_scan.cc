@@ -29,7 +29,8 @@ class TimeField {
   explicit TimeField(std::string pointer) : pointer_(std::move(pointer)) {}
   TimeResult Read(std::string_view line, std::int64_t& ms) {
     simdjson::ondemand::document doc;
-    if (parser_.iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
+    if (parser_.iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING)
+            .get(doc)) {
       return TimeResult::kUnreadable;
     }
     // Only an object (or array) can hold the field; anything else is a line
@@ -76,7 +77,8 @@ std::string FileLabel(const std::string& path) {
   return base.empty() ? path : base;
 }
 
-report::ScanInput ScanFile(const std::string& path, const FileScanOptions& options, Session& session) {
+report::ScanInput ScanFile(const std::string& path, const FileScanOptions& options,
+                           Session& session) {
   LineReader reader(path);
   report::ScanInput in;
   in.name = path;
@@ -88,7 +90,9 @@ report::ScanInput ScanFile(const std::string& path, const FileScanOptions& optio
   const std::int64_t to = options.to_ms.value_or(INT64_MAX);
   std::optional<TimeField> time_field;
   if (!options.time_pointer.empty()) time_field.emplace(options.time_pointer);
-  auto no_header = [](const std::string&) -> std::optional<std::string_view> { return std::nullopt; };
+  auto no_header = [](const std::string&) -> std::optional<std::string_view> {
+    return std::nullopt;
+  };
 
   session.progress.Begin(path == "-" ? "stdin" : path, reader.size(), "B");
   std::int64_t wall_ms = util::NowUnixMs();
@@ -125,7 +129,8 @@ report::ScanInput ScanFile(const std::string& path, const FileScanOptions& optio
       }
       if (ts == 0) ++in.untimed;
       session.Observe(ts);
-      const classify::Verdict v = session.auditor.Process(topic, no_header, line.text, true, ts, wall_ms);
+      const classify::Verdict v =
+          session.auditor.Process(topic, no_header, line.text, true, ts, wall_ms);
       if (v == classify::Verdict::kMalformed) {
         session.Malformed({path == "-" ? "stdin" : path, line.number, -1, -1,
                            std::string(extract::MalformedName(session.auditor.last_malformed()))});

@@ -31,6 +31,7 @@ std::string FileLabel(const std::string& path);
 /// Reads one input to its end (or until session.stop). Throws LoadError when
 /// it cannot be opened; a read or decompression error part-way ends the input
 /// and is returned in ScanInput::error (what was read stays counted).
-report::ScanInput ScanFile(const std::string& path, const FileScanOptions& options, Session& session);
+report::ScanInput ScanFile(const std::string& path, const FileScanOptions& options,
+                           Session& session);
 
 }  // namespace model_auditor::scan

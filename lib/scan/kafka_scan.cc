@@ -119,7 +119,8 @@ void KafkaScan::Plan() {
   });
 
   for (Part& p : parts_) {
-    err = rd_kafka_query_watermark_offsets(rk_, p.topic.c_str(), p.partition, &p.low, &p.high, timeout_ms);
+    err = rd_kafka_query_watermark_offsets(rk_, p.topic.c_str(), p.partition, &p.low, &p.high,
+                                           timeout_ms);
     if (err) {
       throw std::runtime_error("cannot read the offsets of " + Where(p.topic, p.partition) + ": " +
                                rd_kafka_err2str(err));
@@ -129,7 +130,8 @@ void KafkaScan::Plan() {
   auto offsets_for = [&](std::int64_t t) {
     rd_kafka_topic_partition_list_t* list =
         rd_kafka_topic_partition_list_new(static_cast<int>(parts_.size()));
-    for (const Part& p : parts_) rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = t;
+    for (const Part& p : parts_)
+      rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = t;
     const rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk_, list, timeout_ms);
     std::vector<std::int64_t> out;
     std::string error = e ? rd_kafka_err2str(e) : "";
@@ -141,7 +143,9 @@ void KafkaScan::Plan() {
       out.push_back(list->elems[i].offset);
     }
     rd_kafka_topic_partition_list_destroy(list);
-    if (!error.empty()) throw std::runtime_error("cannot look up offsets for " + util::FormatRfc3339(t) + ": " + error);
+    if (!error.empty())
+      throw std::runtime_error("cannot look up offsets for " + util::FormatRfc3339(t) + ": " +
+                               error);
     return out;
   };
   std::vector<std::int64_t> from, to;
@@ -218,7 +222,8 @@ std::vector<report::ScanInput> KafkaScan::Run(Session& session) {
   rd_kafka_topic_partition_list_t* assignment =
       rd_kafka_topic_partition_list_new(static_cast<int>(parts_.size()));
   for (const Part& p : parts_) {
-    if (!p.done) rd_kafka_topic_partition_list_add(assignment, p.topic.c_str(), p.partition)->offset = p.start;
+    if (!p.done)
+      rd_kafka_topic_partition_list_add(assignment, p.topic.c_str(), p.partition)->offset = p.start;
   }
   for (const std::string& t : topics_) session.auditor.Topic(t);
   if (assignment->cnt > 0) {
@@ -248,9 +253,11 @@ std::vector<report::ScanInput> KafkaScan::Run(Session& session) {
       const std::string what = rd_kafka_message_errstr(m);
       if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
           m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
-          m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+          m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
           m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-        error = (m->rkt ? Where(rd_kafka_topic_name(m->rkt), m->partition) + ": " : std::string()) + what;
+        error = (m->rkt ? Where(rd_kafka_topic_name(m->rkt), m->partition) + ": " : std::string()) +
+                what;
         return;
       }
       std::uint64_t suppressed = 0;
@@ -280,7 +287,8 @@ std::vector<report::ScanInput> KafkaScan::Run(Session& session) {
       if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
       const void* value = nullptr;
       std::size_t size = 0;
-      if (rd_kafka_header_get_last(hdrs, name.c_str(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      if (rd_kafka_header_get_last(hdrs, name.c_str(), &value, &size) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
           value == nullptr) {
         return std::nullopt;
       }
@@ -351,7 +359,8 @@ std::vector<report::ScanInput> KafkaScan::Run(Session& session) {
                 std::to_string(offsets) + " offsets in range";
     out.push_back(std::move(in));
   }
-  if (!error.empty() && std::all_of(out.begin(), out.end(), [](const report::ScanInput& in) { return in.error.empty(); })) {
+  if (!error.empty() && std::all_of(out.begin(), out.end(),
+                                    [](const report::ScanInput& in) { return in.error.empty(); })) {
     for (auto& in : out) in.error = error;
   }
   return out;

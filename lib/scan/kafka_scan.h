@@ -22,12 +22,13 @@ namespace model_auditor::scan {
 
 struct KafkaScanOptions {
   std::vector<std::string> topics;  // explicit names; or
-  std::string topic_regex;          // the config's topic_regex, matched against the cluster's topics
+  std::string topic_regex;  // the config's topic_regex, matched against the cluster's topics
   std::optional<std::int64_t> from_ms;      // inclusive
   std::optional<std::int64_t> to_ms;        // exclusive
   std::optional<std::int64_t> from_offset;  // inclusive, every partition
   std::optional<std::int64_t> to_offset;    // exclusive, every partition
-  std::chrono::milliseconds timeout{30'000};  // metadata/offset requests; and no progress for this long fails the scan
+  std::chrono::milliseconds timeout{
+      30'000};  // metadata/offset requests; and no progress for this long fails the scan
 };
 
 /// One batch scan of Kafka. Not thread-safe.
@@ -58,7 +59,7 @@ class KafkaScan {
   struct Part {
     std::string topic;
     std::int32_t partition = 0;
-    std::int64_t low = 0, high = 0;  // watermarks at plan time
+    std::int64_t low = 0, high = 0;   // watermarks at plan time
     std::int64_t start = 0, end = 0;  // [start, end)
     std::int64_t next = 0;
     bool done = false;

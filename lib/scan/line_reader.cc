@@ -24,9 +24,12 @@ constexpr std::size_t kPadding = simdjson::SIMDJSON_PADDING;
 
 std::string_view CompressionName(Compression c) {
   switch (c) {
-    case Compression::kNone: return "plain";
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
+    case Compression::kNone:
+      return "plain";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
   }
   return "plain";
 }
@@ -179,8 +182,12 @@ bool LineReader::Fill() {
         if (n == 0) raw_eof_ = true;
       }
       break;
-    case Compression::kGzip: n = Inflate(dst, want); break;
-    case Compression::kZstd: n = Unzstd(dst, want); break;
+    case Compression::kGzip:
+      n = Inflate(dst, want);
+      break;
+    case Compression::kZstd:
+      n = Unzstd(dst, want);
+      break;
   }
   end_ += n;
   bytes_ += n;

@@ -22,7 +22,7 @@ std::string_view CompressionName(Compression c);
 struct Line {
   std::string_view text;     // without '\n' / "\r\n"; valid until the next Next()
   std::uint64_t number = 0;  // 1-based
-  bool truncated = false;    // longer than the reader's max_line: `text` is its first max_line bytes
+  bool truncated = false;  // longer than the reader's max_line: `text` is its first max_line bytes
 };
 
 /// A line reader over one file. Not thread-safe. Throws LoadError from the
@@ -84,7 +84,7 @@ class LineReader {
   bool z_init_ = false;
   bool z_member_done_ = false;  // last inflate() ended a gzip member
   ZSTD_DCtx* zstd_ = nullptr;
-  std::size_t zstd_hint_ = 0;   // last ZSTD_decompressStream result: 0 = frame complete
+  std::size_t zstd_hint_ = 0;  // last ZSTD_decompressStream result: 0 = frame complete
 
   std::uint64_t raw_bytes_ = 0;
   std::uint64_t bytes_ = 0;

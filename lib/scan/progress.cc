@@ -60,7 +60,8 @@ void Progress::Draw(bool final) {
   if (total_ > 0) {
     where += " of " + amount(static_cast<double>(total_));
     char pct[16];
-    std::snprintf(pct, sizeof pct, " (%.0f%%)", 100.0 * static_cast<double>(done_) / static_cast<double>(total_));
+    std::snprintf(pct, sizeof pct, " (%.0f%%)",
+                  100.0 * static_cast<double>(done_) / static_cast<double>(total_));
     where += pct;
     if (!final && done_ > 0 && secs > 0.5) {
       const double left = secs * (static_cast<double>(total_) - static_cast<double>(done_)) /

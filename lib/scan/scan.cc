@@ -27,7 +27,8 @@
 namespace model_auditor::scan {
 namespace {
 
-std::optional<std::int64_t> Bound(const std::string& flag, const std::string& value, std::int64_t now_ms) {
+std::optional<std::int64_t> Bound(const std::string& flag, const std::string& value,
+                                  std::int64_t now_ms) {
   if (value.empty()) return std::nullopt;
   auto t = ParseTimeBound(value, now_ms);
   if (!t) {
@@ -41,15 +42,19 @@ std::optional<std::int64_t> Bound(const std::string& flag, const std::string& va
 void CheckInput(const std::string& path) {
   if (path == "-") return;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw LoadError(path + ": cannot open: " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    throw LoadError(path + ": cannot open: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw LoadError(path + ": is a directory, not a call-log file");
-  if (::access(path.c_str(), R_OK) != 0) throw LoadError(path + ": cannot open: " + std::strerror(errno));
+  if (::access(path.c_str(), R_OK) != 0)
+    throw LoadError(path + ": cannot open: " + std::strerror(errno));
 }
 
 void Write(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-      throw std::runtime_error(std::string("cannot write the report to stdout: ") + std::strerror(errno));
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+        std::fflush(stdout) != 0) {
+      throw std::runtime_error(std::string("cannot write the report to stdout: ") +
+                               std::strerror(errno));
     }
     return;
   }
@@ -83,7 +88,8 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
     throw LoadError("--progress '" + o.progress + "': expected auto, always or never");
   }
   if (!o.time_field.empty() && o.time_field[0] != '/') {
-    throw LoadError("--time-field '" + o.time_field + "': expected a JSON pointer such as /timestamp");
+    throw LoadError("--time-field '" + o.time_field +
+                    "': expected a JSON pointer such as /timestamp");
   }
   const std::int64_t clock_ms = util::NowUnixMs();
   std::optional<std::int64_t> now_ms;
@@ -120,7 +126,8 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
   const audit::LoadedRegistry loaded =
       audit::LoadRegistry(config.registry.file, config.audit.match,
                           {config.naming.pattern, config.naming.forbidden_tokens});
-  metrics::AuditMetrics metrics({config.audit.max_unregistered_series, config.audit.alert_window, ""});
+  metrics::AuditMetrics metrics(
+      {config.audit.max_unregistered_series, config.audit.alert_window, ""});
   metrics::RegistryStatus status = audit::DescribeRegistry(loaded);
   if (now_ms) status.loaded_at_ms = *now_ms;
   metrics.SetRegistry(std::move(status));
@@ -145,8 +152,10 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
     k.timeout = o.kafka_timeout;
     kafka.emplace(config, std::move(k));
     kafka->Plan();
-    spdlog::info("scan kafka brokers={} messages_in_range={} group_id={} (assigned, never joined or committed)",
-                 config.kafka.brokers, kafka->planned_messages(), kafka->group_id());
+    spdlog::info(
+        "scan kafka brokers={} messages_in_range={} group_id={} (assigned, never joined or "
+        "committed)",
+        config.kafka.brokers, kafka->planned_messages(), kafka->group_id());
   }
 
   const bool show_progress =
@@ -172,8 +181,9 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
     sources.push_back("file:" + (path == "-" ? std::string("stdin") : path));
     info.inputs.push_back(std::move(in));
   }
-  info.complete = !stop.load() && std::all_of(info.inputs.begin(), info.inputs.end(),
-                                              [](const report::ScanInput& in) { return in.error.empty(); });
+  info.complete =
+      !stop.load() && std::all_of(info.inputs.begin(), info.inputs.end(),
+                                  [](const report::ScanInput& in) { return in.error.empty(); });
   if (stop.load() && info.inputs.size() < o.inputs.size() + (kafka ? 1 : 0)) info.complete = false;
   info.malformed = std::move(session.malformed);
   info.malformed_total = session.malformed_total;
@@ -195,7 +205,8 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
   const std::uint64_t unregistered = unknown + count(classify::Verdict::kTypo) +
                                      count(classify::Verdict::kVariant) +
                                      count(classify::Verdict::kInactive);
-  if ((o.fail_on == "unknown" && unknown > 0) || (o.fail_on == "unregistered" && unregistered > 0)) {
+  if ((o.fail_on == "unknown" && unknown > 0) ||
+      (o.fail_on == "unregistered" && unregistered > 0)) {
     return kExitFindings;
   }
   return kExitOk;

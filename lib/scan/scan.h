@@ -18,8 +18,9 @@ namespace model_auditor::scan {
 
 /// Exit statuses of `scan` (the daemon's 0/1/2, plus 3 for findings).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;   // an input failed part-way, or interrupted
-inline constexpr int kExitInvalid = 2;   // bad flags/config/registry, missing input or topic, deleted range
+inline constexpr int kExitFailure = 1;  // an input failed part-way, or interrupted
+inline constexpr int kExitInvalid =
+    2;  // bad flags/config/registry, missing input or topic, deleted range
 inline constexpr int kExitFindings = 3;  // --fail-on class found
 
 struct Options {
@@ -39,12 +40,12 @@ struct Options {
   std::string time_field = "/timestamp";
   /// Files: topic label (report, extraction rule); "" = each file's basename.
   std::string input_topic;
-  std::string format = "json";      // json | markdown
-  std::string fail_on = "never";    // never | unknown | unregistered
-  std::string output;               // "" or "-" = stdout
-  std::string now;                  // RFC 3339: fixes generated_at (reproducible reports)
-  std::string progress = "auto";    // auto (stderr is a terminal) | always | never
-  std::size_t max_malformed = 20;   // malformed inputs listed in the report
+  std::string format = "json";     // json | markdown
+  std::string fail_on = "never";   // never | unknown | unregistered
+  std::string output;              // "" or "-" = stdout
+  std::string now;                 // RFC 3339: fixes generated_at (reproducible reports)
+  std::string progress = "auto";   // auto (stderr is a terminal) | always | never
+  std::size_t max_malformed = 20;  // malformed inputs listed in the report
   std::chrono::milliseconds kafka_timeout{30'000};
 };
 

@@ -45,7 +45,8 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view s) {
       day > kDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0)) {
     return std::nullopt;
   }
-  const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   if (i == s.size()) return days * 86'400'000;  // a bare date
   if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return std::nullopt;
   ++i;
@@ -75,8 +76,8 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view s) {
   } else if (s[i] == '+' || s[i] == '-') {
     const int sign = s[i++] == '-' ? -1 : 1;
     int oh, om;
-    if (!Digits(s, i, 2, oh) || i >= s.size() || s[i++] != ':' || !Digits(s, i, 2, om) ||
-        oh > 23 || om > 59) {
+    if (!Digits(s, i, 2, oh) || i >= s.size() || s[i++] != ':' || !Digits(s, i, 2, om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
     offset_min = sign * (oh * 60 + om);

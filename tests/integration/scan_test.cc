@@ -26,7 +26,8 @@ std::string Slurp(const std::string& path) {
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
 // A number from the report JSON ("key":N), first occurrence after `after`.
-long long JsonNumber(const std::string& json, const std::string& key, const std::string& after = "") {
+long long JsonNumber(const std::string& json, const std::string& key,
+                     const std::string& after = "") {
   std::size_t from = after.empty() ? 0 : json.find(after);
   if (from == std::string::npos) return -1;
   const std::regex re("\"" + key + "\":([0-9]+)");
@@ -35,7 +36,9 @@ long long JsonNumber(const std::string& json, const std::string& key, const std:
   if (!std::regex_search(tail, m, re)) return -1;
   return std::stoll(m[1]);
 }
-long long Verdict(const std::string& json, const std::string& v) { return JsonNumber(json, v, "\"by_verdict\""); }
+long long Verdict(const std::string& json, const std::string& v) {
+  return JsonNumber(json, v, "\"by_verdict\"");
+}
 
 constexpr std::int64_t kBase = 1767225600000;  // 2026-01-01T00:00:00Z
 const char* kNames[] = {"Qwen3-Next-80B-Optimized", "Qwen3-Next-80B-Local", "qwen3_next_72b_cloud",
@@ -48,7 +51,8 @@ std::vector<mt::Message> Timeline(int n) {
     mt::Message m;
     m.partition = i % 3;
     m.timestamp_ms = kBase + i * 1000LL;
-    m.value = std::string("{\"model_name\":\"") + kNames[i % 4] + "\",\"i\":" + std::to_string(i) + "}";
+    m.value =
+        std::string("{\"model_name\":\"") + kNames[i % 4] + "\",\"i\":" + std::to_string(i) + "}";
     out.push_back(std::move(m));
   }
   return out;
@@ -64,8 +68,8 @@ struct KafkaFixture {
   int Scan(const std::string& args) {
     const std::string out = dir.path() + "/report.json";
     std::remove(out.c_str());
-    const int rc = mt::Run(mt::DaemonBinary() + " scan --config.file " + config + " --output " + out +
-                               " --progress never " + args,
+    const int rc = mt::Run(mt::DaemonBinary() + " scan --config.file " + config + " --output " +
+                               out + " --progress never " + args,
                            &log);
     report = Slurp(out);
     return rc;
@@ -77,7 +81,8 @@ struct KafkaFixture {
 
 }  // namespace
 
-TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to exclusive", "[scan][kafka]") {
+TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to exclusive",
+          "[scan][kafka]") {
   KafkaFixture f;
   const std::string topic = mt::UniqueName("scan-range");
   mt::CreateTopic(topic, 3);
@@ -85,7 +90,8 @@ TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to 
   mt::Produce(topic, Timeline(n));
 
   SECTION("a sub-range [100 s, 250 s): messages 100..249") {
-    REQUIRE(f.Scan("--topic " + topic + " --from 2026-01-01T00:01:40Z --to 2026-01-01T00:04:10Z") == 0);
+    REQUIRE(f.Scan("--topic " + topic + " --from 2026-01-01T00:01:40Z --to 2026-01-01T00:04:10Z") ==
+            0);
     INFO(f.log << f.report);
     CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 150);
     // i in [100, 250): i%4 == 1 (unknown): 101, 105, ... 249 -> 38; variant i%4 == 2 -> 37.
@@ -98,7 +104,8 @@ TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to 
     CHECK(f.report.find("\"last_seen\":\"2026-01-01T00:04:09.000Z\"") != std::string::npos);
   }
   SECTION("a range of one message: [t, t + 1 ms)") {
-    REQUIRE(f.Scan("--topic " + topic + " --from 2026-01-01T00:05:00Z --to 2026-01-01T00:05:00.001Z") == 0);
+    REQUIRE(f.Scan("--topic " + topic +
+                   " --from 2026-01-01T00:05:00Z --to 2026-01-01T00:05:00.001Z") == 0);
     INFO(f.log << f.report);
     CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 1);  // message 300
     CHECK(Verdict(f.report, "registered") == 1);
@@ -150,8 +157,8 @@ TEST_CASE("scan of a range whose start was deleted is a clear error, exit 2", "[
     // Delete the first 10 records (as retention would).
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[512];
-    REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", mt::Bootstrap().c_str(), err, sizeof err) ==
-            RD_KAFKA_CONF_OK);
+    REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", mt::Bootstrap().c_str(), err,
+                              sizeof err) == RD_KAFKA_CONF_OK);
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     REQUIRE(rk);
     rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
@@ -184,8 +191,9 @@ TEST_CASE("scan of call-log files through the CLI: stdin, gzip, errors", "[scan]
   mt::TempDir dir;
   const std::string golden = mt::SourceDir() + "/tests/scan/golden";
   const std::string bin = mt::DaemonBinary();
-  const std::string base = "cd " + Quote(golden) + " && " + bin +
-                           " scan --config.file scan.yaml --progress never --now 2026-11-29T08:00:00Z ";
+  const std::string base =
+      "cd " + Quote(golden) + " && " + bin +
+      " scan --config.file scan.yaml --progress never --now 2026-11-29T08:00:00Z ";
   std::string log;
   const std::string plain_out = dir.path() + "/plain.json";
   REQUIRE(mt::Run(base + "--input calls.ndjson -o " + plain_out, &log) == 0);
@@ -197,7 +205,8 @@ TEST_CASE("scan of call-log files through the CLI: stdin, gzip, errors", "[scan]
     REQUIRE(mt::Run(base + "--input - -o " + out + " < calls.ndjson", &log) == 0);
     const std::string s = Slurp(out);
     CHECK(s.find("\"sources\":[\"file:stdin\"]") != std::string::npos);
-    for (const char* v : {"malformed", "missing", "registered", "alias", "inactive", "variant", "typo", "unknown"}) {
+    for (const char* v : {"malformed", "missing", "registered", "alias", "inactive", "variant",
+                          "typo", "unknown"}) {
       INFO(v);
       CHECK(Verdict(s, v) == Verdict(plain, v));
     }
@@ -209,11 +218,13 @@ TEST_CASE("scan of call-log files through the CLI: stdin, gzip, errors", "[scan]
     REQUIRE(mt::Run(base + "--input " + gz + " -o " + out, &log) == 0);
     const std::string s = Slurp(out);
     CHECK(s.find("\"detail\":\"gzip") != std::string::npos);
-    for (const char* v : {"malformed", "missing", "registered", "unknown"}) CHECK(Verdict(s, v) == Verdict(plain, v));
+    for (const char* v : {"malformed", "missing", "registered", "unknown"})
+      CHECK(Verdict(s, v) == Verdict(plain, v));
   }
   SECTION("a missing file is exit 2 with the file named, and no report") {
     const std::string out = dir.path() + "/none.json";
-    CHECK(mt::Run(base + "--input calls.ndjson --input /nonexistent/calls.ndjson -o " + out, &log) == 2);
+    CHECK(mt::Run(base + "--input calls.ndjson --input /nonexistent/calls.ndjson -o " + out,
+                  &log) == 2);
     CHECK_THAT(log, Catch::Contains("/nonexistent/calls.ndjson: cannot open"));
     CHECK(Slurp(out).empty());
   }
@@ -239,7 +250,8 @@ TEST_CASE("scan --format=markdown matches the golden report byte for byte", "[sc
     // Regenerate with: cd tests/scan/golden && ../../../build/model-auditor scan --config.file
     // scan.yaml --input calls.ndjson --format markdown --now 2026-11-29T08:00:00Z > report.md
     std::ofstream(std::string("/tmp/model-auditor-golden-actual.md")) << md;
-    FAIL("report differs from tests/scan/golden/report.md; actual output in "
-         "/tmp/model-auditor-golden-actual.md (diff them)");
+    FAIL(
+        "report differs from tests/scan/golden/report.md; actual output in "
+        "/tmp/model-auditor-golden-actual.md (diff them)");
   }
 }

@@ -38,8 +38,9 @@ mr::Report PhantomReport() {
   std::uint64_t total = 0;
   for (int i = 0; i < 12; ++i) {
     const std::uint64_t n = i == 0 ? 29'994 : 1'025 - static_cast<std::uint64_t>(i);
-    f.names.push_back(Row(i == 0 ? "Qwen3-Next-80B-Local" : "qwen3-next-80b-local-v" + std::to_string(i),
-                          Verdict::kUnknown, "", n, topics[i % 3]));
+    f.names.push_back(
+        Row(i == 0 ? "Qwen3-Next-80B-Local" : "qwen3-next-80b-local-v" + std::to_string(i),
+            Verdict::kUnknown, "", n, topics[i % 3]));
     total += n;
   }
   f.messages = total;
@@ -52,12 +53,14 @@ mr::Report PhantomReport() {
 
 }  // namespace
 
-TEST_CASE("the summary names the phantom model, its spellings, requests and topics", "[report][markdown]") {
+TEST_CASE("the summary names the phantom model, its spellings, requests and topics",
+          "[report][markdown]") {
   mr::Report r = PhantomReport();
   REQUIRE(r.families[0].messages == 41'203);
   const std::string md = mr::ToMarkdown(r);
-  CHECK_THAT(md, Catch::Contains("**12 spellings of an unregistered model `Qwen3-Next-80B-Local`**, "
-                                 "41,203 requests from 3 topics"));
+  CHECK_THAT(md,
+             Catch::Contains("**12 spellings of an unregistered model `Qwen3-Next-80B-Local`**, "
+                             "41,203 requests from 3 topics"));
   CHECK_THAT(md, Catch::Contains("closest registered model: none"));
   CHECK_THAT(md, Catch::Contains("1,041,203 messages audited"));
   CHECK_THAT(md, Catch::Contains("| unknown | 41,203 | 4.0% |"));
@@ -75,7 +78,9 @@ TEST_CASE("typos point at the registered model and say how to fix them", "[repor
   r.total_messages = 5;
   r.by_verdict[static_cast<std::size_t>(Verdict::kTypo)] = 5;
   const std::string md = mr::ToMarkdown(r);
-  CHECK_THAT(md, Catch::Contains("**1 spelling of the registered model `Qwen-Tiny`** (typo, e.g. `Qwen-Tinny`)"));
+  CHECK_THAT(md,
+             Catch::Contains(
+                 "**1 spelling of the registered model `Qwen-Tiny`** (typo, e.g. `Qwen-Tinny`)"));
   CHECK_THAT(md, Catch::Contains("declare the spellings as aliases"));
 }
 
@@ -84,7 +89,9 @@ TEST_CASE("clean traffic says there is nothing to do", "[report][markdown]") {
   r.total_messages = 1'234;
   r.by_verdict[static_cast<std::size_t>(Verdict::kRegistered)] = 1'234;
   const std::string md = mr::ToMarkdown(r);
-  CHECK_THAT(md, Catch::Contains("Every message names a registered model or one of its aliases. Nothing to do."));
+  CHECK_THAT(md,
+             Catch::Contains(
+                 "Every message names a registered model or one of its aliases. Nothing to do."));
   CHECK_THAT(md, Catch::Contains("| **total** | **1,234** | |"));
 }
 
@@ -106,7 +113,8 @@ TEST_CASE("an incomplete scan says so first", "[report][markdown]") {
   mr::Report r;
   r.scan.emplace();
   r.scan->complete = false;
-  r.scan->inputs.push_back({"calls.gz", "file", "gzip", 0, 0, 0, 0, 0, "calls.gz: unexpected end of gzip data"});
+  r.scan->inputs.push_back(
+      {"calls.gz", "file", "gzip", 0, 0, 0, 0, 0, "calls.gz: unexpected end of gzip data"});
   const std::string md = mr::ToMarkdown(r);
   CHECK_THAT(md, Catch::Contains("**This audit is incomplete**"));
   CHECK_THAT(md, Catch::Contains("**stopped**: `calls.gz: unexpected end of gzip data`"));

@@ -2,10 +2,10 @@
 // detected from content; CRLF, a last line without newline, over-long lines,
 // chunk boundaries; corrupt or truncated archives fail with the file's name.
 
-#include <catch2/catch.hpp>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -90,7 +90,8 @@ TEST_CASE("plain, gzip and zstd files yield the same lines", "[scan][reader]") {
           std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"});
   }
   SECTION("concatenated zstd frames read as one stream") {
-    CHECK(ReadAll(d.Write("cat.zst", Zstd("x\n") + Zstd("y\n"))) == std::vector<std::string>{"x", "y"});
+    CHECK(ReadAll(d.Write("cat.zst", Zstd("x\n") + Zstd("y\n"))) ==
+          std::vector<std::string>{"x", "y"});
   }
 }
 
@@ -106,7 +107,8 @@ TEST_CASE("lines across chunk boundaries come out whole", "[scan][reader]") {
   std::string text;
   std::vector<std::string> want;
   for (int i = 0; i < 40'000; ++i) {  // ~4.5 MB: several 1 MiB chunks, lines straddling them
-    std::string line = "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(80 + i % 61, 'x') + "\"}";
+    std::string line =
+        "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(80 + i % 61, 'x') + "\"}";
     text += line + "\n";
     want.push_back(std::move(line));
   }
@@ -140,7 +142,8 @@ TEST_CASE("a line over the limit is returned truncated and the rest skipped", "[
 TEST_CASE("corrupt or truncated archives fail with the file's name", "[scan][reader]") {
   Dir d;
   std::string text;
-  for (int i = 0; i < 2000; ++i) text += "{\"model\":\"Qwen-Tiny\",\"i\":" + std::to_string(i) + "}\n";
+  for (int i = 0; i < 2000; ++i)
+    text += "{\"model\":\"Qwen-Tiny\",\"i\":" + std::to_string(i) + "}\n";
   SECTION("truncated gzip") {
     const std::string gz = Gzip(text);
     const std::string path = d.Write("cut.gz", gz.substr(0, gz.size() / 2));

@@ -4,10 +4,10 @@
 // --fail-on. (The CLI, stdin, Kafka and the golden Markdown report are in
 // tests/integration/scan_test.cc.)
 
-#include <catch2/catch.hpp>
 #include <simdjson.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -77,16 +77,18 @@ struct Json {
 };
 
 const char* kLines =
-    "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"model\":\"Qwen-Tiny\"}\n"                 // 1 registered
-    "{\"timestamp\":\"2026-01-01T01:00:00Z\",\"model_name\":\"qwen3_next_80b_optimized\"}\n"  // 2 alias
-    "\n"                                                                                // 3 blank
-    "{\"timestamp\":1767232800,\"model\":\"Qwen3-Next-80B-Local\"}\n"                   // 4 unknown, 02:00
-    "not json at all\n"                                                                 // 5 malformed
-    "{\"timestamp\":\"2026-01-01T03:00:00Z\",\"model\":42}\n"                          // 6 malformed
-    "{\"timestamp\":\"2026-01-01T04:00:00Z\",\"prompt\":\"no name\"}\n"                // 7 missing
-    "{\"timestamp\":1767243600000,\"model\":\"Qwen2-7B\"}\n"                             // 8 inactive, 05:00
-    "{\"model\":\"qwen-tiny\"}\r\n"                                                     // 9 variant, no time
-    "{\"timestamp\":\"2026-01-01T06:00:00Z\",\"model\":\"Qwen3-Next-80B-Local\"}";      // 10 unknown, no \n
+    "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"model\":\"Qwen-Tiny\"}\n"  // 1 registered
+    "{\"timestamp\":\"2026-01-01T01:00:00Z\",\"model_name\":\"qwen3_next_80b_optimized\"}\n"  // 2
+                                                                                              // alias
+    "\n"                                                                 // 3 blank
+    "{\"timestamp\":1767232800,\"model\":\"Qwen3-Next-80B-Local\"}\n"    // 4 unknown, 02:00
+    "not json at all\n"                                                  // 5 malformed
+    "{\"timestamp\":\"2026-01-01T03:00:00Z\",\"model\":42}\n"            // 6 malformed
+    "{\"timestamp\":\"2026-01-01T04:00:00Z\",\"prompt\":\"no name\"}\n"  // 7 missing
+    "{\"timestamp\":1767243600000,\"model\":\"Qwen2-7B\"}\n"             // 8 inactive, 05:00
+    "{\"model\":\"qwen-tiny\"}\r\n"                                      // 9 variant, no time
+    "{\"timestamp\":\"2026-01-01T06:00:00Z\",\"model\":\"Qwen3-Next-80B-Local\"}";  // 10 unknown,
+                                                                                    // no \n
 
 }  // namespace
 
@@ -178,7 +180,8 @@ TEST_CASE("findings of the --fail-on class exit with status 3", "[scan]") {
   o.fail_on = "unregistered";
   CHECK(f.Run(o) == ms::kExitFindings);
   SECTION("clean traffic passes both") {
-    o.inputs = {f.Write("clean.ndjson", "{\"model\":\"Qwen-Tiny\"}\n{\"model\":\"qwen3_next_80b_optimized\"}\n")};
+    o.inputs = {f.Write("clean.ndjson",
+                        "{\"model\":\"Qwen-Tiny\"}\n{\"model\":\"qwen3_next_80b_optimized\"}\n")};
     o.fail_on = "unregistered";
     CHECK(f.Run(o) == ms::kExitOk);
   }
@@ -205,7 +208,8 @@ TEST_CASE("an empty file is a complete scan of nothing", "[scan]") {
 TEST_CASE("a truncated archive keeps what was read, and the scan fails", "[scan]") {
   Fixture f;
   std::string text;
-  for (int i = 0; i < 5000; ++i) text += "{\"model\":\"Qwen3-Next-80B-Local\",\"i\":" + std::to_string(i) + "}\n";
+  for (int i = 0; i < 5000; ++i)
+    text += "{\"model\":\"Qwen3-Next-80B-Local\",\"i\":" + std::to_string(i) + "}\n";
   z_stream z{};
   REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
   std::string gz(deflateBound(&z, text.size()), '\0');
@@ -232,7 +236,8 @@ TEST_CASE("invalid requests fail before anything is read", "[scan]") {
   o.inputs = {f.Write("calls.ndjson", kLines)};
   SECTION("missing input") {
     o.inputs.push_back(f.dir + "/missing.ndjson");
-    CHECK_THROWS_WITH(f.Run(o), Catch::Contains("missing.ndjson") && Catch::Contains("cannot open"));
+    CHECK_THROWS_WITH(f.Run(o),
+                      Catch::Contains("missing.ndjson") && Catch::Contains("cannot open"));
   }
   SECTION("bad bounds") {
     o.from = "yesterday";

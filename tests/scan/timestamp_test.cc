@@ -18,10 +18,10 @@ TEST_CASE("RFC 3339 times parse to Unix milliseconds", "[scan][time]") {
   CHECK(ms::ParseRfc3339("2024-02-29T12:00:00Z") == 1709208000000);
   SECTION("a bare date is midnight UTC") { CHECK(ms::ParseRfc3339("2026-01-01") == 1767225600000); }
   SECTION("anything else is rejected") {
-    for (const char* bad : {"", "2026", "2026-13-01", "2026-02-29", "2025-02-29T00:00:00Z",
-                            "2026-01-01T24:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00Z",
-                            "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00Zjunk",
-                            "2026-01-01T00:00:00+0800", "yesterday"}) {
+    for (const char* bad :
+         {"", "2026", "2026-13-01", "2026-02-29", "2025-02-29T00:00:00Z", "2026-01-01T24:00:00Z",
+          "2026-01-01T00:00:00", "2026-01-01T00:00Z", "2026-01-01T00:00:00.Z",
+          "2026-01-01T00:00:00Zjunk", "2026-01-01T00:00:00+0800", "yesterday"}) {
       INFO(bad);
       CHECK_FALSE(ms::ParseRfc3339(bad));
     }
@@ -39,10 +39,10 @@ TEST_CASE("window bounds accept now and now-<duration>", "[scan][time]") {
 }
 
 TEST_CASE("epoch numbers are read by magnitude", "[scan][time]") {
-  CHECK(ms::EpochToMs(1767225600) == 1767225600000);        // seconds
-  CHECK(ms::EpochToMs(1767225600.5) == 1767225600500);      // fractional seconds
-  CHECK(ms::EpochToMs(1767225600123.0) == 1767225600123);   // milliseconds
-  CHECK(ms::EpochToMs(1767225600123456.0) == 1767225600123);  // microseconds
+  CHECK(ms::EpochToMs(1767225600) == 1767225600000);             // seconds
+  CHECK(ms::EpochToMs(1767225600.5) == 1767225600500);           // fractional seconds
+  CHECK(ms::EpochToMs(1767225600123.0) == 1767225600123);        // milliseconds
+  CHECK(ms::EpochToMs(1767225600123456.0) == 1767225600123);     // microseconds
   CHECK(ms::EpochToMs(1767225600123456789.0) == 1767225600123);  // nanoseconds
   CHECK_FALSE(ms::EpochToMs(0));
   CHECK_FALSE(ms::EpochToMs(-5));
