@@ -4,11 +4,16 @@
 // clear errors), and call-log files through the CLI (stdin, gzip, missing
 // file, --fail-on, and the golden Markdown report, byte for byte).
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "support.h"
 
@@ -254,4 +259,40 @@ TEST_CASE("scan --format=markdown matches the golden report byte for byte", "[sc
         "report differs from tests/scan/golden/report.md; actual output in "
         "/tmp/model-auditor-golden-actual.md (diff them)");
   }
+}
+
+TEST_CASE("an interrupted scan writes its report marked incomplete and exits 1", "[scan][files]") {
+  mt::TempDir dir;
+  const std::string fifo = dir.path() + "/calls.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string out = dir.path() + "/report.json";
+  mt::Daemon scan({"scan", "--registry", mt::SourceDir() + "/config/registry.yaml", "--input", fifo,
+                   "-o", out, "--progress", "never"},
+                  dir.path() + "/scan.log");
+  ::signal(SIGPIPE, SIG_IGN);  // the scan stops reading before we stop writing
+  const int fd = ::open(fifo.c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  const std::string line = "{\"model_name\":\"Qwen3-Next-80B-Local\"}\n";
+  auto write_lines = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      if (::write(fd, line.data(), line.size()) < 0) return;
+    }
+  };
+  write_lines(5000);
+  scan.Signal(SIGINT);
+  // The stop flag is set before this line is logged; from here the scan must
+  // stop within 4096 lines.
+  REQUIRE(mt::Eventually([&] { return scan.Log().find("stopping the scan") != std::string::npos; },
+                         std::chrono::seconds(10)));
+  write_lines(20000);
+  ::close(fd);
+  const auto rc = scan.Wait(std::chrono::seconds(20));
+  INFO(scan.Log());
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 1);
+  const std::string report = Slurp(out);
+  CHECK(report.find("\"complete\":false") != std::string::npos);
+  CHECK(report.find("\"error\":\"interrupted\"") != std::string::npos);
+  CHECK(Verdict(report, "unknown") >= 4095);  // stop is checked every 4096 lines
+  CHECK(Verdict(report, "unknown") < 25000);
 }
