@@ -45,6 +45,7 @@ class KafkaScan {
   /// start (deleted or compacted away), and std::runtime_error when the
   /// cluster does not answer.
   void Plan();
+  std::size_t topic_count() const { return topics_.size(); }
   /// Messages the plan covers (sum of the ranges).
   std::int64_t planned_messages() const;
   /// The group id the client carries (librdkafka needs one to assign; it

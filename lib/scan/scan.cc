@@ -152,10 +152,9 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
     k.timeout = o.kafka_timeout;
     kafka.emplace(config, std::move(k));
     kafka->Plan();
-    spdlog::info(
-        "scan kafka brokers={} messages_in_range={} group_id={} (assigned, never joined or "
-        "committed)",
-        config.kafka.brokers, kafka->planned_messages(), kafka->group_id());
+    spdlog::info("scan kafka brokers={} topics={} messages_in_range={} group_id={} commits=never",
+                 config.kafka.brokers, kafka->topic_count(), kafka->planned_messages(),
+                 kafka->group_id());
   }
 
   const bool show_progress =

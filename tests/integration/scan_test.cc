@@ -143,6 +143,27 @@ TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to 
   }
 }
 
+TEST_CASE("scan without --topic reads the topics of the config's topic_regex", "[scan][kafka]") {
+  KafkaFixture f;
+  const std::string prefix = mt::UniqueName("scan-rx");
+  mt::CreateTopic(prefix + "-a", 2);
+  mt::CreateTopic(prefix + "-b", 1);
+  std::vector<mt::Message> a = Timeline(40);
+  for (auto& m : a) m.partition = m.partition % 2;
+  mt::Produce(prefix + "-a", a);
+  std::vector<mt::Message> b = Timeline(10);
+  for (auto& m : b) m.partition = 0;
+  mt::Produce(prefix + "-b", b);
+  f.config =
+      f.dir.Write("regex.yaml", "kafka:\n  brokers: " + mt::Bootstrap() + "\n  topic_regex: '^" +
+                                    prefix + "-'\nregistry:\n  file: registry.yaml\n");
+  REQUIRE(f.Scan("") == 0);
+  INFO(f.log << f.report);
+  CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 50);
+  CHECK(f.report.find("\"sources\":[\"kafka:" + prefix + "-a\",\"kafka:" + prefix + "-b\"]") !=
+        std::string::npos);
+}
+
 TEST_CASE("scan of a missing topic is a clear error, exit 2", "[scan][kafka]") {
   KafkaFixture f;
   const std::string topic = mt::UniqueName("scan-missing");
