@@ -26,12 +26,12 @@ pin=()
 command -v taskset >/dev/null && pin=(taskset -c "$cpu")
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-seconds() {  # seconds of one run of "$@", stdout discarded
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
+# "wall cpu" seconds of one run of "$@" (cpu = user + sys: what one core spent,
+# steadier than wall time on a shared machine).
+seconds() {
+  local TIMEFORMAT='%R %U %S' t
+  t=$({ time "$@" >/dev/null 2>&1; } 2>&1)
+  awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.4f %.4f", a[1], a[2] + a[3] }'
 }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 bytes=$(stat -c %s "$plain")
@@ -45,23 +45,30 @@ run_format() {
     zstd) file="$plain.zst"; [ -s "$file" ] || zstd -q -1 -c "$plain" >"$file" ;;
   esac
   cat "$file" >/dev/null  # into the page cache: measure CPU, not the disk
-  local wc_times=() scan_times=()
+  local wc_wall=() wc_cpu=() scan_wall=() scan_cpu=() t
   for _ in $(seq "$repeat"); do
-    if [ "$fmt" = plain ]; then wc_times+=("$(seconds "${pin[@]}" wc -l "$file")"); fi
-    scan_times+=("$(seconds "${pin[@]}" "$bin" scan --config.file bench/scan/bench.yaml --input "$file" \
-      --output /dev/null --progress never --log.level warn)")
+    if [ "$fmt" = plain ]; then
+      t=$(seconds "${pin[@]}" wc -l "$file")
+      wc_wall+=("${t% *}") wc_cpu+=("${t#* }")
+    fi
+    t=$(seconds "${pin[@]}" "$bin" scan --config.file bench/scan/bench.yaml --input "$file" \
+      --output /dev/null --progress never --log.level warn)
+    scan_wall+=("${t% *}") scan_cpu+=("${t#* }")
   done
-  local scan_s
-  scan_s=$(printf '%s\n' "${scan_times[@]}" | median)
-  printf '%-5s scan: median %.3f s = %.0f MB/s of NDJSON (%.0f lines/s)  [runs: %s]\n' "$fmt" \
-    "$scan_s" "$(calc "$bytes / $scan_s / 1000000")" "$(calc "$lines / $scan_s")" \
-    "${scan_times[*]}"
+  local sw sc
+  sw=$(printf '%s\n' "${scan_wall[@]}" | median)
+  sc=$(printf '%s\n' "${scan_cpu[@]}" | median)
+  printf '%-5s scan : median wall %.3f s = %4.0f MB/s, cpu %.3f s = %4.0f MB/s (%.0f lines/s)  [wall: %s]\n' \
+    "$fmt" "$sw" "$(calc "$bytes / $sw / 1000000")" "$sc" "$(calc "$bytes / $sc / 1000000")" \
+    "$(calc "$lines / $sw")" "${scan_wall[*]}"
   if [ "$fmt" = plain ]; then
-    local wc_s
-    wc_s=$(printf '%s\n' "${wc_times[@]}" | median)
-    printf '%-5s wc -l: median %.3f s = %.0f MB/s  [runs: %s]\n' "$fmt" "$wc_s" \
-      "$(calc "$bytes / $wc_s / 1000000")" "${wc_times[*]}"
-    printf 'scan/wc throughput ratio: %.2f\n' "$(calc "$wc_s / $scan_s")"
+    local ww wcc
+    ww=$(printf '%s\n' "${wc_wall[@]}" | median)
+    wcc=$(printf '%s\n' "${wc_cpu[@]}" | median)
+    printf '%-5s wc -l: median wall %.3f s = %4.0f MB/s, cpu %.3f s = %4.0f MB/s  [wall: %s]\n' \
+      "$fmt" "$ww" "$(calc "$bytes / $ww / 1000000")" "$wcc" "$(calc "$bytes / $wcc / 1000000")" \
+      "${wc_wall[*]}"
+    printf 'scan/wc throughput ratio: wall %.2f, cpu %.2f\n' "$(calc "$ww / $sw")" "$(calc "$wcc / $sc")"
   fi
 }
 for f in $formats; do run_format "$f"; done
