@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -121,6 +122,13 @@ int Run(const config::Config& config, const Options& o, const std::atomic<bool>&
     throw LoadError("--input - (stdin) can be given only once");
   }
   for (const std::string& in : o.inputs) CheckInput(in);
+  if (!o.output.empty() && o.output != "-") {
+    // Fail now, not after an hour of scanning.
+    const std::string parent = std::filesystem::path(o.output).parent_path().string();
+    if (::access(parent.empty() ? "." : parent.c_str(), W_OK) != 0) {
+      throw LoadError("--output " + o.output + ": cannot write there: " + std::strerror(errno));
+    }
+  }
   if (config.registry.file.empty()) throw LoadError(config.path + ": registry.file is required");
 
   const audit::LoadedRegistry loaded =

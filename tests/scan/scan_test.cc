@@ -252,6 +252,12 @@ TEST_CASE("invalid requests fail before anything is read", "[scan]") {
     o.from_offset = 5;
     CHECK_THROWS_WITH(f.Run(o), Catch::Contains("Kafka"));
   }
+  SECTION("an output that cannot be written") {
+    ms::Options bad = o;
+    bad.output = f.dir + "/no/such/dir/report.md";
+    const std::atomic<bool> stop{false};
+    CHECK_THROWS_WITH(ms::Run(f.config, bad, stop), Catch::Contains("cannot write there"));
+  }
   SECTION("a window needs a time field") {
     o.from = "2026-01-01";
     o.time_field = "";
