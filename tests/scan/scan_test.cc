@@ -149,6 +149,22 @@ TEST_CASE("every line is counted once under its verdict; bad lines keep their nu
   }
 }
 
+TEST_CASE("a line without a timestamp leaves a name's first and last seen alone", "[scan]") {
+  Fixture f;
+  ms::Options o;
+  o.inputs = {f.Write("mixed.ndjson",
+                      "{\"timestamp\":\"2026-03-01T10:00:00Z\",\"model\":\"Qwen-Tinny\"}\n"
+                      "{\"model\":\"Qwen-Tinny\"}\n"
+                      "{\"timestamp\":\"2026-03-01T12:00:00Z\",\"model\":\"Qwen-Tinny\"}\n"
+                      "{\"model\":\"Qwen-Tinny\"}\n")};
+  REQUIRE(f.Run(o) == ms::kExitOk);
+  Json j(f.Read("report.out"));
+  const simdjson::dom::element n = j.doc["families"].at(0)["names"].at(0).value();
+  CHECK(U(n["messages"]) == 4);
+  CHECK(S(n["first_seen"]) == "2026-03-01T10:00:00.000Z");
+  CHECK(S(n["last_seen"]) == "2026-03-01T12:00:00.000Z");
+}
+
 TEST_CASE("a window keeps lines with from <= time < to", "[scan]") {
   Fixture f;
   ms::Options o;
