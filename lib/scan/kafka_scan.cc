@@ -79,6 +79,8 @@ void KafkaScan::Plan() {
   std::unordered_map<std::string, const rd_kafka_metadata_topic_t*> by_name;
   for (int i = 0; i < md->topic_cnt; ++i) by_name.emplace(md->topics[i].topic, &md->topics[i]);
   topics_ = options_.topics;
+  std::sort(topics_.begin(), topics_.end());
+  topics_.erase(std::unique(topics_.begin(), topics_.end()), topics_.end());  // --topic a --topic a
   if (topics_.empty() && !options_.topic_regex.empty()) {
     const std::regex re(options_.topic_regex);
     for (const auto& [name, t] : by_name) {

@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -45,7 +48,26 @@ long long Verdict(const std::string& json, const std::string& v) {
   return JsonNumber(json, v, "\"by_verdict\"");
 }
 
-constexpr std::int64_t kBase = 1767225600000;  // 2026-01-01T00:00:00Z
+// An hour ago, on a minute: recent enough that the broker's retention (7 days
+// by default, on message timestamps) never deletes the test's messages.
+const std::int64_t kBase = [] {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return (now / 60'000 - 60) * 60'000;
+}();
+
+// RFC 3339 with milliseconds, as the report writes it.
+std::string Time(std::int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
 const char* kNames[] = {"Qwen3-Next-80B-Optimized", "Qwen3-Next-80B-Local", "qwen3_next_72b_cloud",
                         "Qwen-Tiny"};  // registered, unknown, variant, registered
 
@@ -95,22 +117,22 @@ TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to 
   mt::Produce(topic, Timeline(n));
 
   SECTION("a sub-range [100 s, 250 s): messages 100..249") {
-    REQUIRE(f.Scan("--topic " + topic + " --from 2026-01-01T00:01:40Z --to 2026-01-01T00:04:10Z") ==
-            0);
+    REQUIRE(f.Scan("--topic " + topic + " --from " + Time(kBase + 100'000) + " --to " +
+                   Time(kBase + 250'000)) == 0);
     INFO(f.log << f.report);
     CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 150);
     // i in [100, 250): i%4 == 1 (unknown): 101, 105, ... 249 -> 38; variant i%4 == 2 -> 37.
     CHECK(Verdict(f.report, "unknown") == 38);
     CHECK(Verdict(f.report, "variant") == 37);
     CHECK(Verdict(f.report, "registered") == 75);
-    CHECK(f.report.find("\"from\":\"2026-01-01T00:01:40.000Z\"") != std::string::npos);
+    CHECK(f.report.find("\"from\":\"" + Time(kBase + 100'000) + "\"") != std::string::npos);
     // first/last seen are the message timestamps of the range's edges.
-    CHECK(f.report.find("\"first_seen\":\"2026-01-01T00:01:41.000Z\"") != std::string::npos);
-    CHECK(f.report.find("\"last_seen\":\"2026-01-01T00:04:09.000Z\"") != std::string::npos);
+    CHECK(f.report.find("\"first_seen\":\"" + Time(kBase + 101'000) + "\"") != std::string::npos);
+    CHECK(f.report.find("\"last_seen\":\"" + Time(kBase + 249'000) + "\"") != std::string::npos);
   }
   SECTION("a range of one message: [t, t + 1 ms)") {
-    REQUIRE(f.Scan("--topic " + topic +
-                   " --from 2026-01-01T00:05:00Z --to 2026-01-01T00:05:00.001Z") == 0);
+    REQUIRE(f.Scan("--topic " + topic + " --from " + Time(kBase + 300'000) + " --to " +
+                   Time(kBase + 300'001)) == 0);
     INFO(f.log << f.report);
     CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 1);  // message 300
     CHECK(Verdict(f.report, "registered") == 1);
@@ -122,7 +144,7 @@ TEST_CASE("scan counts exactly the messages of a time range, from inclusive, to 
     CHECK(Verdict(f.report, "unknown") == n / 4);
   }
   SECTION("a window past the end is empty, not an error") {
-    REQUIRE(f.Scan("--topic " + topic + " --from 2026-02-01T00:00:00Z") == 0);
+    REQUIRE(f.Scan("--topic " + topic + " --from " + Time(kBase + 3'600'000)) == 0);
     CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 0);
   }
   SECTION("offsets apply to every partition: [10, 20) x 3") {
@@ -201,12 +223,12 @@ TEST_CASE("scan of a range whose start was deleted is a clear error, exit 2", "[
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
   }
-  CHECK(f.Scan("--topic " + topic + " --from 2026-01-01T00:00:00Z") == 2);
+  CHECK(f.Scan("--topic " + topic + " --from " + Time(kBase)) == 2);
   CHECK_THAT(f.log, Catch::Contains("may have been deleted"));
   CHECK(f.Scan("--topic " + topic + " --from-offset 5") == 2);
   CHECK_THAT(f.log, Catch::Contains("below the log start 10"));
   // A window starting after the deleted part is fine: messages 15..29.
-  REQUIRE(f.Scan("--topic " + topic + " --from 2026-01-01T00:00:15Z") == 0);
+  REQUIRE(f.Scan("--topic " + topic + " --from " + Time(kBase + 15'000)) == 0);
   CHECK(JsonNumber(f.report, "messages", "\"totals\"") == 15);
   // No bounds: what is retained.
   REQUIRE(f.Scan("--topic " + topic) == 0);
