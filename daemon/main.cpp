@@ -27,6 +27,7 @@
 #include "metrics/audit_metrics.h"
 #include "metrics/process_collector.h"
 #include "registry/http_fetch.h"
+#include "scan/scan.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/systemd.h"
@@ -50,6 +51,8 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   int demo_rate = 200;
+  ma::scan::Options scan;
+  std::string registry_file;  // scan: overrides registry.file
 };
 
 ma::registry::NamingPolicy Policy(const ma::config::Config& c) {
@@ -234,6 +237,34 @@ int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, 
   return exit_code;
 }
 
+// `scan` is a foreground command: the first SIGINT/SIGTERM ends the scan and
+// still writes the (incomplete) report; a second one exits at once.
+int RunScan(const ma::config::Config& cfg, const Flags& flags, sigset_t signals) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    while (!done.load()) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0 || done.load()) continue;
+      if (sig == SIGHUP) continue;
+      if (stop.exchange(true)) std::_Exit(130);
+      spdlog::warn(
+          "{}: stopping the scan; the report will be marked incomplete (again to quit now)",
+          sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+  });
+  struct Joiner {
+    std::thread& t;
+    std::atomic<bool>& done;
+    ~Joiner() {
+      done.store(true);
+      pthread_kill(t.native_handle(), SIGHUP);
+      t.join();
+    }
+  } joiner{signal_thread, done};
+  return ma::scan::Run(cfg, flags.scan, stop);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -270,8 +301,64 @@ int main(int argc, char** argv) {
       "config/demo.yaml");
   demo_cmd->add_option("--rate", flags.demo_rate, "Messages per second to produce")
       ->capture_default_str();
+  ma::scan::Options& so = flags.scan;
+  CLI::App* scan_cmd = app.add_subcommand(
+      "scan",
+      "Batch audit: run the same classification over Kafka topics between two points in time "
+      "(partitions assigned directly, nothing committed) or over NDJSON call-log files / stdin "
+      "(plain, gzip or zstd), then write the report and exit. Exit codes: 0 done, 1 an input "
+      "failed part-way or interrupted (report marked incomplete), 2 invalid flags, config, "
+      "registry, missing input or topic, or a window whose start was deleted; 3 findings of the "
+      "--fail-on class.");
+  scan_cmd->add_option("--input,-i", so.inputs,
+                       "NDJSON call-log file(s), one JSON object per line; gzip/zstd detected from "
+                       "the content; - reads stdin. Repeatable. Without --input, Kafka is scanned");
+  scan_cmd->add_option("--topic", so.topics,
+                       "Kafka topic to scan (repeatable; default: kafka.topics or "
+                       "kafka.topic_regex of the config)");
+  scan_cmd->add_option("--from", so.from,
+                       "Window start, inclusive: RFC 3339 (2026-01-01T00:00:00Z), a date "
+                       "(2026-01-01 = midnight UTC), now, or now-<duration> (now-24h). Kafka: the "
+                       "first offset whose timestamp is >= it; files: needs --time-field. Default: "
+                       "everything retained");
+  scan_cmd->add_option("--to", so.to,
+                       "Window end, exclusive (same syntax). Kafka default: the high watermark "
+                       "read when the scan starts");
+  scan_cmd->add_option("--from-offset", so.from_offset,
+                       "Kafka: start offset for every partition, inclusive (instead of --from)");
+  scan_cmd->add_option("--to-offset", so.to_offset,
+                       "Kafka: end offset for every partition, exclusive (instead of --to)");
+  scan_cmd->add_option("--time-field", so.time_field,
+                       "Files: JSON pointer of a line's timestamp (RFC 3339 string or epoch "
+                       "seconds/milliseconds); empty: none")
+      ->capture_default_str();
+  scan_cmd->add_option("--input-topic", so.input_topic,
+                       "Files: the topic name lines are reported under and whose extraction rule "
+                       "applies (default: each file's basename)");
+  scan_cmd->add_option("--format", so.format, "Report format: json or markdown")
+      ->check(CLI::IsMember({"json", "markdown"}))
+      ->capture_default_str();
+  scan_cmd->add_option("--output,-o", so.output, "Write the report to this file (default: stdout)");
+  scan_cmd->add_option("--fail-on", so.fail_on,
+                       "Exit 3 when findings of this class exist: unknown (verdict unknown), "
+                       "unregistered (inactive, variant, typo or unknown), never")
+      ->check(CLI::IsMember({"never", "unknown", "unregistered"}))
+      ->capture_default_str();
+  scan_cmd->add_option("--registry", flags.registry_file,
+                       "Registry file; overrides registry.file (and makes --config.file optional)");
+  scan_cmd->add_option("--now", so.now,
+                       "Report time, RFC 3339 (generated_at and registry loaded_at), for "
+                       "reproducible reports; also the `now` of --from/--to");
+  scan_cmd->add_option("--progress", so.progress,
+                       "Progress on stderr: auto (when stderr is a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  scan_cmd->add_option("--max-malformed", so.max_malformed,
+                       "Malformed lines/messages listed (with line number or offset) in the report")
+      ->capture_default_str();
   app.footer(
-      "Exit codes: 0 success, 1 runtime failure, 2 invalid flags, config or registry.\n"
+      "Exit codes: 0 success, 1 runtime failure, 2 invalid flags, config or registry (scan: 3 "
+      "findings of the --fail-on class).\n"
       "Signals: SIGTERM/SIGINT finish the batch, commit offsets and exit 0; SIGHUP reloads the "
       "registry.\nDocs: README.md and SPEC.md in the source tree.");
   try {
@@ -284,8 +371,14 @@ int main(int argc, char** argv) {
 
   try {
     ma::util::SetupLogging(flags.log_level, flags.log_format);
-    ma::config::Config cfg = ma::config::LoadConfigFile(flags.config_file);
+    const bool is_scan = scan_cmd->parsed();
+    const bool config_given = app.get_option("--config.file")->count() > 0;
+    ma::config::Config cfg = is_scan && !config_given && !flags.registry_file.empty()
+                                 ? ma::config::ParseConfig("{}", "")
+                                 : ma::config::LoadConfigFile(flags.config_file);
+    if (!flags.registry_file.empty()) cfg.registry.file = flags.registry_file;
     if (flags.config_check) return CheckConfig(cfg);
+    if (is_scan) return RunScan(cfg, flags, signals);
     if (!is_demo) return RunDaemon(std::move(cfg), flags, nullptr, signals);
 
     ma::demo::Demo demo({cfg.kafka.topics.empty() ? "model-inference-requests" : cfg.kafka.topics[0],

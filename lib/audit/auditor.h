@@ -45,6 +45,9 @@ class Auditor {
   /// Classification only (cached), for tests and the scan summary.
   classify::Classification ClassifyName(std::string_view name) { return Lookup(name).c; }
   std::size_t cache_size() const { return cache_.size(); }
+  /// Why the last message that Process() found malformed was malformed (the
+  /// batch scan lists bad lines with their reason).
+  extract::Malformed last_malformed() const { return last_malformed_; }
   const classify::NameIndex* index() const { return index_.get(); }
 
  private:
@@ -73,6 +76,7 @@ class Auditor {
   extract::Extractor extractor_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> cache_;
   std::unordered_map<std::string, TopicContext> topics_;
+  extract::Malformed last_malformed_ = extract::Malformed::kNone;
 };
 
 template <typename HeaderFn>
@@ -87,6 +91,7 @@ classify::Verdict Auditor::Process(TopicContext& topic, HeaderFn&& header, std::
   if (x.outcome == extract::Extraction::Outcome::kMalformed) {
     ts.verdicts[static_cast<std::size_t>(Verdict::kMalformed)].fetch_add(1, kRelaxed);
     ts.malformed[static_cast<std::size_t>(x.reason)].fetch_add(1, kRelaxed);
+    last_malformed_ = x.reason;
     return Verdict::kMalformed;
   }
   if (x.outcome == extract::Extraction::Outcome::kMissing) {

@@ -82,6 +82,22 @@ LoadedRegistry LoadRegistry(const std::string& file, const classify::MatchOption
   return out;
 }
 
+metrics::RegistryStatus DescribeRegistry(const LoadedRegistry& loaded) {
+  const registry::Snapshot& snap = loaded.index->snapshot();
+  metrics::RegistryStatus status;
+  status.loaded = true;
+  status.source = snap.source();
+  status.digest = snap.digest();
+  status.format = std::string(registry::FormatName(snap.format()));
+  status.loaded_at_ms = snap.loaded_at_ms();
+  status.models = snap.models().size();
+  for (registry::Status s : registry::kAllStatuses) {
+    status.by_status[static_cast<std::size_t>(s)] = snap.CountByStatus(s);
+  }
+  for (const auto& v : loaded.violations) status.naming_violations.emplace_back(v.model, v.rule);
+  return status;
+}
+
 RegistryLoader::RegistryLoader(Options options, RegistryHolder& holder,
                                metrics::AuditMetrics& metrics)
     : options_(std::move(options)), holder_(holder), metrics_(metrics) {}
@@ -156,18 +172,9 @@ void RegistryLoader::Install(LoadedRegistry loaded, const std::string& text, boo
       return;
     }
   }
-  metrics::RegistryStatus status;
-  status.loaded = true;
-  status.source = Describe();
-  status.digest = snap.digest();
-  status.format = std::string(registry::FormatName(snap.format()));
-  status.loaded_at_ms = snap.loaded_at_ms();
-  status.models = snap.models().size();
+  metrics::RegistryStatus status = DescribeRegistry(loaded);
+  status.source = Describe();  // the configured source, also for a persisted copy
   status.persisted = persisted;
-  for (registry::Status s : registry::kAllStatuses) {
-    status.by_status[static_cast<std::size_t>(s)] = snap.CountByStatus(s);
-  }
-  for (const auto& v : loaded.violations) status.naming_violations.emplace_back(v.model, v.rule);
   // Export 0 for every model known in advance.
   for (const registry::Model& m : snap.models()) metrics_.Model(m.name, m.status);
   for (const auto& v : loaded.violations) spdlog::warn("naming policy: {}", v.message);

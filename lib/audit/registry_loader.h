@@ -49,6 +49,9 @@ LoadedRegistry BuildRegistry(std::string_view text, const std::string& source,
 LoadedRegistry LoadRegistry(const std::string& file, const classify::MatchOptions& match,
                             const registry::NamingPolicy& naming);
 
+/// The registry facts that metrics and reports show for a loaded registry.
+metrics::RegistryStatus DescribeRegistry(const LoadedRegistry& loaded);
+
 /// Background reloader. The class is thread-safe.
 class RegistryLoader {
  public:

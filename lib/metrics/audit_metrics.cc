@@ -95,7 +95,7 @@ void AuditMetrics::CountOverflow(std::string_view name, classify::Verdict verdic
     OverflowName& o = overflow_names_[it->second];
     ++o.messages;
     o.last_seen_ms = std::max(o.last_seen_ms, msg_ms);
-    o.first_seen_ms = std::min(o.first_seen_ms, msg_ms);
+    if (msg_ms > 0 && (o.first_seen_ms <= 0 || msg_ms < o.first_seen_ms)) o.first_seen_ms = msg_ms;
     return;
   }
   const std::size_t capacity = std::max<std::size_t>(options_.max_unregistered_series, 1);

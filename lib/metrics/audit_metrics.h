@@ -61,8 +61,10 @@ struct NameStats {
   /// Counts one message. Called only by the thread that owns the name's cache.
   void Touch(const TopicStats& topic, std::int64_t msg_ms, std::int64_t wall_ms) {
     messages.fetch_add(1, std::memory_order_relaxed);
-    if (first_seen_ms.load(std::memory_order_relaxed) == 0 ||
-        msg_ms < first_seen_ms.load(std::memory_order_relaxed)) {
+    // msg_ms <= 0: no timestamp (a call-log line without one); it must not
+    // become the first-seen time.
+    if (msg_ms > 0 && (first_seen_ms.load(std::memory_order_relaxed) == 0 ||
+        msg_ms < first_seen_ms.load(std::memory_order_relaxed))) {
       first_seen_ms.store(msg_ms, std::memory_order_relaxed);
     }
     if (msg_ms > last_seen_ms.load(std::memory_order_relaxed)) {

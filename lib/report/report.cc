@@ -102,6 +102,44 @@ std::string ToJson(const Report& r) {
     for (const auto& s : r.sources) w.String(s);
     w.EndArray();
   }
+  if (r.scan) {
+    const ScanInfo& s = *r.scan;
+    w.Key("scan").BeginObject();
+    w.Key("complete").Bool(s.complete);
+    w.Key("inputs").BeginArray();
+    for (const ScanInput& in : s.inputs) {
+      w.BeginObject();
+      w.Key("name").String(in.name);
+      w.Key("kind").String(in.kind);
+      w.Key("detail").String(in.detail);
+      w.Key("messages").Uint(in.messages);
+      w.Key("bytes").Uint(in.bytes);
+      if (in.kind == "file") {
+        w.Key("blank_lines").Uint(in.blank);
+        w.Key("outside_window").Uint(in.outside_window);
+        w.Key("untimed").Uint(in.untimed);
+      }
+      if (!in.error.empty()) w.Key("error").String(in.error);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("malformed_total").Uint(s.malformed_total);
+    w.Key("malformed").BeginArray();
+    for (const InputError& e : s.malformed) {
+      w.BeginObject();
+      w.Key("source").String(e.source);
+      if (e.partition >= 0) {
+        w.Key("partition").Int(e.partition);
+        w.Key("offset").Int(e.offset);
+      } else {
+        w.Key("line").Uint(e.line);
+      }
+      w.Key("reason").String(e.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
   w.Key("registry").BeginObject();
   w.Key("source").String(r.registry.source);
   w.Key("models").Uint(r.registry.models);

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,36 @@ struct FamilyRow {
   std::vector<NameRow> names;  // heaviest first
 };
 
+/// One input of a batch scan: a Kafka topic or an NDJSON call-log file.
+struct ScanInput {
+  std::string name;            // topic, or file path ("-" = stdin)
+  std::string kind;            // "kafka" or "file"
+  std::string detail;          // e.g. "3 partitions, 1200 offsets" or "gzip"
+  std::uint64_t messages = 0;  // audited (each counts under one verdict)
+  std::uint64_t bytes = 0;     // message values / decompressed text read
+  std::uint64_t blank = 0;     // files: empty lines, not messages
+  std::uint64_t outside_window = 0;  // files: timestamp outside --from/--to, or none while a window is set
+  std::uint64_t untimed = 0;   // files: audited lines without a usable timestamp
+  std::string error;           // why reading stopped early ("" = read to the end)
+};
+
+/// A malformed line or message of a batch scan, so the reader can find it.
+struct InputError {
+  std::string source;
+  std::uint64_t line = 0;       // files: 1-based line number (0 for Kafka)
+  std::int32_t partition = -1;  // Kafka only
+  std::int64_t offset = -1;     // Kafka only
+  std::string reason;           // a malformed reason: invalid_json, not_string, ...
+};
+
+/// What only a batch scan knows.
+struct ScanInfo {
+  bool complete = true;  // false: interrupted or an input failed part-way
+  std::vector<ScanInput> inputs;
+  std::vector<InputError> malformed;  // the first ones, in input order
+  std::uint64_t malformed_total = 0;
+};
+
 /// The whole audit at one instant.
 struct Report {
   std::int64_t generated_at_ms = 0;
@@ -46,6 +77,7 @@ struct Report {
   std::int64_t window_from_ms = 0;
   std::int64_t window_to_ms = 0;
   std::vector<std::string> sources;
+  std::optional<ScanInfo> scan;
 };
 
 /// Builds the report from the live counters (safe while they change).
@@ -53,6 +85,10 @@ Report BuildReport(const metrics::AuditMetrics& metrics, std::size_t series_cap)
 
 /// The SPEC's /api/v1/report JSON document.
 std::string ToJson(const Report& report);
+
+/// The report as Markdown for people (`scan --format=markdown`): a summary
+/// that says what to do, then totals, findings by family, bad input, registry.
+std::string ToMarkdown(const Report& report);
 
 /// Facts about the running daemon shown on the landing page.
 struct PageInfo {
