@@ -197,7 +197,7 @@ Consumer::PartitionState* Consumer::Partition(rd_kafka_topic_t* rkt, std::int32_
   return nullptr;
 }
 
-void Consumer::Process(rd_kafka_message_t* m) {
+void Consumer::Process(rd_kafka_message_t* m, std::int64_t wall_ms) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     metrics_.CountKafkaError();
@@ -219,7 +219,6 @@ void Consumer::Process(rd_kafka_message_t* m) {
     ctx = &auditor_.Topic(rd_kafka_topic_name(m->rkt));
     topic_ctx_.emplace_back(m->rkt, ctx);
   }
-  const std::int64_t wall_ms = util::NowUnixMs();
   rd_kafka_timestamp_type_t tstype;
   std::int64_t ts = rd_kafka_message_timestamp(m, &tstype);
   if (ts <= 0) ts = wall_ms;
@@ -347,9 +346,12 @@ void Consumer::Run(const std::atomic<bool>& stop, const std::function<void()>& o
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
     if (m) {
       auditor_.RefreshRegistry();  // once per batch: a new snapshot applies from here
+      // Processing time drives only the alert window (minutes): one clock read
+      // per batch instead of per message (it was ~4% of the daemon's CPU).
+      const std::int64_t wall_ms = util::NowUnixMs();
       int n = 0;
       do {
-        Process(m);
+        Process(m, wall_ms);
         rd_kafka_message_destroy(m);
         if (++n >= kMaxBatch) break;
         m = rd_kafka_consumer_poll(rk_, 0);
