@@ -17,8 +17,8 @@
 #include <time.h>
 
 /* Keep in step with BuildConsumerConf() in lib/kafka/consumer.cc. */
-static const char kQueuedMinMessages[] = "200000";
-static const char kQueuedMaxKbytes[] = "262144";
+static const char kQueuedMinMessages[] = "50000";
+static const char kQueuedMaxKbytes[] = "65536";
 
 static double Now(void) {
   struct timespec ts;

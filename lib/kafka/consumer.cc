@@ -42,10 +42,17 @@ rd_kafka_conf_t* BuildConsumerConf(const config::KafkaConfig& k) {
   Set(conf, "auto.offset.reset", "earliest");
   // Cooperative-sticky has known bugs in 2.0.2 (see NOTES): eager assignors only.
   Set(conf, "partition.assignment.strategy", "range,roundrobin");
-  // 2.0.2 idles a partition ~1 s when these thresholds are hit: size them for
-  // more than a second of peak traffic (100k msgs/s of ~1 KB per instance).
-  Set(conf, "queued.min.messages", "200000");
-  Set(conf, "queued.max.messages.kbytes", "262144");
+  // The pre-fetch queue is most of our memory (README "Performance" has the
+  // formula). At 256 MiB a flood of never-seen names, which keeps the queue
+  // full, peaked at 318 MB RSS; 64 MiB peaks at 124 MB. The price: when the
+  // queue is full, 2.0.2 idles the fetcher for up to ~1 s (no
+  // fetch.queue.backoff.ms before 2.2.0), so while we process slower than the
+  // broker delivers, throughput drops towards 64 MiB per ~1 s plus drain time
+  // (flood: 183k -> 60k msgs/s). A consumer that keeps up never fills it.
+  // 50k messages per partition bounds the queue's per-message overhead when
+  // messages are small; below ~5k the idle shows even at full speed.
+  Set(conf, "queued.min.messages", "50000");
+  Set(conf, "queued.max.messages.kbytes", "65536");
   Set(conf, "client.id", "model-auditor");
   for (const auto& [name, value] : k.properties) Set(conf, name, value);
   return conf;
