@@ -2,8 +2,9 @@
 //
 //   build/bench/model_auditor_microbench [--benchmark_filter=...]
 //
-// BM_Process/*: extract + classify (cached) + count for one ~1 KB message,
-// through audit::Auditor::Process exactly as the consumer calls it.
+// BM_Process_*: extract + classify (cached) + count for one ~1 KB message,
+// through audit::Auditor::Process exactly as the consumer calls it (default
+// rule: header X-Model-Name, /model_name, /model; the body uses "model").
 // BM_ClassifyNeverSeen/*: classify::Classify of a name the registry has never
 // seen (no verdict cache in front), against 1,000 and 10,000 models.
 // BM_RenderMetrics: one full /metrics body at 1,000 unregistered names plus
@@ -96,9 +97,21 @@ std::string Message(const std::string& model, unsigned i) {
   return buf;
 }
 
+constexpr const char* kDefaultConfig = "registry: {file: r.yaml}\n";
+// The same pipeline when the rule names the field the traffic really uses
+// first: no full scan of the root object to prove /model_name absent.
+constexpr const char* kModelFirstConfig = R"(registry: {file: r.yaml}
+extraction:
+  - topics: "*"
+    sources:
+      - header: X-Model-Name
+      - json_pointer: /model
+      - json_pointer: /model_name
+)";
+
 struct Pipeline {
-  Pipeline()
-      : config(ma::config::ParseConfig("registry: {file: r.yaml}\n", "bench.yaml")),
+  explicit Pipeline(const char* config_text = kDefaultConfig)
+      : config(ma::config::ParseConfig(config_text, "bench.yaml")),
         metrics({config.audit.max_unregistered_series, config.audit.alert_window, "bench"}),
         auditor(config, metrics, holder) {
     holder.Set(BuildIndex(kSmallRegistry));
@@ -111,8 +124,8 @@ struct Pipeline {
 };
 
 void RunProcess(benchmark::State& state, const std::vector<std::string>& names, Verdict want,
-                bool with_header) {
-  Pipeline p;
+                bool with_header, const char* config_text = kDefaultConfig) {
+  Pipeline p(config_text);
   std::vector<std::string> messages;
   std::vector<const std::string*> headers;
   for (unsigned i = 0; i < 1024; ++i) {
@@ -159,7 +172,12 @@ void BM_Process_Unknown(benchmark::State& state) {
   RunProcess(state, {"Qwen3-Next-80B-Local", "gpt-4o-mini", "mistral-large-2407"},
              Verdict::kUnknown, false);
 }
+void BM_Process_RegisteredModelFirst(benchmark::State& state) {
+  RunProcess(state, {"Qwen3-Next-80B-Optimized", "Qwen3-Next-72B-Cloud", "Qwen-Tiny"},
+             Verdict::kRegistered, false, kModelFirstConfig);
+}
 BENCHMARK(BM_Process_Registered);
+BENCHMARK(BM_Process_RegisteredModelFirst);
 BENCHMARK(BM_Process_RegisteredWithHeader);
 BENCHMARK(BM_Process_Variant);
 BENCHMARK(BM_Process_Unknown);
