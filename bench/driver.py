@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -379,6 +380,7 @@ def main():
             f"{args.flood / res_d['seconds']:,.0f} msgs/s; raw peak RSS {res_r['rss_mb']:.0f} MB")
 
     write_report(args, n, results, scrape_rows, flood, micro, started, load_start)
+    shutil.rmtree(work, ignore_errors=True)  # kept on failure: daemon configs and logs
 
 
 def write_report(args, n, results, scrape_rows, flood, micro, started, load_start):
