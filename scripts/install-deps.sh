@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build-only) packages=("${build_packages[@]}") ;;
     --with-browser) ;;
-    --with-bench) packages+=(libbenchmark-dev python3-confluent-kafka python3-prometheus-client valgrind) ;;
+    --with-bench) packages+=(libbenchmark-dev python3-confluent-kafka python3-prometheus-client python3-yaml valgrind) ;;
     *) echo "install-deps.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift

@@ -68,7 +68,7 @@ class Consumer {
 
   void OnAssign(rd_kafka_topic_partition_list_t* partitions);
   void OnRevoke(rd_kafka_topic_partition_list_t* partitions);
-  void Process(rd_kafka_message_t* m);
+  void Process(rd_kafka_message_t* m, std::int64_t wall_ms);
   void StoreOffsets();
   void UpdateLag();
   void Close();
