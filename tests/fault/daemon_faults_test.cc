@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -251,9 +252,30 @@ TEST_CASE("three instances in one group, one leaving or joining every 6 s under 
     for (const Member& m : live) sum += mt::Total(mt::TimedScrape(m.addr).samples, topic);
     return sum;
   };
+  // Each partition's lag is exported by exactly one member, its owner, at 0:
+  // a member that lost a partition in a rebalance dropped its series.
+  std::string lag_owners;
+  auto lag_once_each = [&] {
+    std::vector<int> owners(kPartitions, 0);
+    lag_owners.clear();
+    for (const Member& m : live) {
+      const mt::Samples s = mt::TimedScrape(m.addr).samples;
+      for (int p = 0; p < kPartitions; ++p) {
+        const double lag = mt::Value(s, "model_audit_kafka_consumer_lag_messages{topic=\"" + topic +
+                                            "\",partition=\"" + std::to_string(p) + "\"}");
+        if (lag < 0) continue;
+        lag_owners += " " + m.name + ":" + std::to_string(p) + "=" + std::to_string(lag);
+        owners[static_cast<std::size_t>(p)] += lag == 0 ? 1 : 100;
+      }
+    }
+    return std::all_of(owners.begin(), owners.end(), [](int n) { return n == 1; });
+  };
   REQUIRE(mt::Eventually(
       [&] { return live_total() + static_cast<double>(left_count) >= static_cast<double>(produced); },
       60s));
+  const bool lag_ok = mt::Eventually(lag_once_each, 10s);
+  INFO("lag series (member:partition=lag):" << lag_owners);
+  CHECK(lag_ok);
   std::this_thread::sleep_for(1s);
   CHECK(live_total() + static_cast<double>(left_count) == static_cast<double>(produced));
   std::uint64_t total = left_count;

@@ -202,7 +202,7 @@ bool FinalCommit(const std::string& log, std::uint64_t* messages,
                  std::map<std::string, std::int64_t>* offsets) {
   std::smatch m;
   if (!std::regex_search(log, m,
-                         std::regex("kafka final commit done messages=([0-9]+) offsets=\"?([^\"\\s]*)"))) {
+                         std::regex("kafka final commit done\"? messages=([0-9]+) offsets=\"?([^\"\\s]*)"))) {
     return false;
   }
   *messages = std::stoull(m[1]);
