@@ -36,7 +36,8 @@ struct Poison {
 
 }  // namespace
 
-TEST_CASE("poison messages are each counted malformed under their reason and the stream goes on",
+TEST_CASE("poison messages are each counted under their verdict and malformed reason, and the "
+          "stream goes on",
           "[fault][input]") {
   constexpr int kPartitions = 1;  // one partition: the good messages really come after the poison
   const std::string topic = mt::UniqueName("fault-poison");
