@@ -143,7 +143,7 @@ void LoadProducer::Release() { hold_.store(false); }
 bool LoadProducer::Flush(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (delivered_.load() + failed_.load() < sent_.load()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (stopped_ || std::chrono::steady_clock::now() >= deadline) return false;
     std::lock_guard<std::mutex> lock(mu_);
     rd_kafka_poll(rk_, 50);
   }
