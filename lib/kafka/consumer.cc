@@ -382,7 +382,15 @@ void Consumer::Close() {
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
     spdlog::warn("kafka final commit failed: {}", rd_kafka_err2str(err));
   } else {
-    spdlog::info("kafka final commit done messages={}", messages());
+    // Where each partition resumes: what an operator (and the fault tests)
+    // compare with the group's committed offsets.
+    std::string offsets;
+    for (const PartitionState& p : partitions_) {
+      if (p.stored_offset < 0) continue;
+      offsets += (offsets.empty() ? "" : ",") + p.topic + "/" + std::to_string(p.partition) + ":" +
+                 std::to_string(p.stored_offset);
+    }
+    spdlog::info("kafka final commit done messages={} offsets={}", messages(), offsets);
   }
   // consumer_close() leaves the group; on an unhealthy cluster it can block
   // for session.timeout.ms, so it gets a bounded budget. Past it the process

@@ -54,9 +54,14 @@ std::string UniqueName(const std::string& prefix) {
   return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
 }
 
-void CreateTopic(const std::string& topic, int partitions) {
+void CreateTopic(const std::string& topic, int partitions,
+                 const std::vector<std::pair<std::string, std::string>>& configs) {
   rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {});
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, nullptr, 0);
+  for (const auto& [name, value] : configs) {
+    REQUIRE(rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str()) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
@@ -92,11 +97,13 @@ void CreateTopic(const std::string& topic, int partitions) {
   REQUIRE(ready);
 }
 
-void Produce(const std::string& topic, const std::vector<Message>& messages) {
-  rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {{"acks", "all"}, {"linger.ms", "5"},
-                                                  {"batch.num.messages", "10000"},
-                                                  {"queue.buffering.max.messages", "1000000"},
-                                                  {"queue.buffering.max.kbytes", "1048576"}});
+void Produce(const std::string& topic, const std::vector<Message>& messages,
+             const std::vector<std::pair<std::string, std::string>>& properties) {
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"acks", "all"}, {"linger.ms", "5"}, {"batch.num.messages", "10000"},
+      {"queue.buffering.max.messages", "1000000"}, {"queue.buffering.max.kbytes", "1048576"}};
+  props.insert(props.end(), properties.begin(), properties.end());
+  rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, props);
   for (const Message& m : messages) {
     rd_kafka_headers_t* hdrs = nullptr;
     if (!m.headers.empty()) {

@@ -22,8 +22,10 @@ std::string Bootstrap();
 /// A topic name unique to this run.
 std::string UniqueName(const std::string& prefix);
 
-/// Creates a topic with the Admin API and waits until it has leaders.
-void CreateTopic(const std::string& topic, int partitions);
+/// Creates a topic with the Admin API and waits until it has leaders;
+/// `configs` are topic configs (e.g. {"max.message.bytes", "16777216"}).
+void CreateTopic(const std::string& topic, int partitions,
+                 const std::vector<std::pair<std::string, std::string>>& configs = {});
 
 /// A message to produce.
 struct Message {
@@ -35,8 +37,10 @@ struct Message {
   std::int64_t timestamp_ms = 0;  // 0: now
 };
 
-/// Produces all messages and waits for every delivery report (acks=all).
-void Produce(const std::string& topic, const std::vector<Message>& messages);
+/// Produces all messages and waits for every delivery report (acks=all);
+/// `properties` are extra producer properties (e.g. message.max.bytes).
+void Produce(const std::string& topic, const std::vector<Message>& messages,
+             const std::vector<std::pair<std::string, std::string>>& properties = {});
 
 /// Committed offsets of `group` for `topic` partitions 0..n-1 (-1001 if none).
 std::vector<std::int64_t> CommittedOffsets(const std::string& group, const std::string& topic,
