@@ -113,7 +113,7 @@ std::string BaseConfig(const mt::TempDir& dir, const std::string& extra_kafka = 
 
 }  // namespace
 
-TEST_CASE("TLS and basic auth guard every endpoint; certificates rotate without a restart",
+TEST_CASE("TLS and basic auth guard every endpoint and certificates rotate without a restart",
           "[integration][security][tls]") {
   mt::TempDir dir;
   MakeCert(dir.path(), "server", "1111");
@@ -223,7 +223,7 @@ TEST_CASE("an invalid web config fails the start with file:line", "[integration]
         std::string::npos);
 }
 
-TEST_CASE("secrets from ${env:} and ${file:} never reach logs, the page or /metrics",
+TEST_CASE("secrets from env and file references never reach logs, the page or /metrics",
           "[integration][security][secrets]") {
   mt::TempDir dir;
   const std::string env_secret = "EnvS3cret-" + mt::UniqueName("p");
