@@ -47,20 +47,26 @@ class SaslBroker {
       const auto eq = line.find('=');
       if (eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
     }
-    REQUIRE(env_.count("KAFKA_SASL_SSL_BOOTSTRAP"));
-  }
-  ~SaslBroker() {
-    if (env_.count("KAFKA_STATE_DIR")) {
-      std::string ignored;
-      mt::Run(mt::SourceDir() + "/scripts/kafka.sh stop " + env_["KAFKA_STATE_DIR"], &ignored);
+    if (!env_.count("KAFKA_SASL_SSL_BOOTSTRAP")) {
+      Stop();  // the destructor does not run when the constructor fails
+      FAIL("kafka.sh start --sasl-ssl printed no KAFKA_SASL_SSL_BOOTSTRAP:\n" << out);
     }
   }
+  ~SaslBroker() { Stop(); }
   SaslBroker(const SaslBroker&) = delete;
   SaslBroker& operator=(const SaslBroker&) = delete;
 
   const std::string& operator[](const std::string& key) { return env_[key]; }
 
  private:
+  void Stop() {
+    if (env_.count("KAFKA_STATE_DIR")) {
+      std::string ignored;
+      mt::Run(mt::SourceDir() + "/scripts/kafka.sh stop " + env_["KAFKA_STATE_DIR"], &ignored);
+      env_.erase("KAFKA_STATE_DIR");
+    }
+  }
+
   mt::TempDir log_;
   std::map<std::string, std::string> env_;
 };
