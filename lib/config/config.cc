@@ -69,7 +69,9 @@ class Reader {
         continue;
       }
       const std::size_t close = value.find('}', i);
-      if (close == std::string::npos) Fail(n, "'" + what + "': unterminated '${' (write '$${' for a literal)");
+      if (close == std::string::npos) {
+        Fail(n, "'" + what + "': unterminated '${' (write '$${' for a literal)");
+      }
       const std::string ref = value.substr(i + 2, close - i - 2);
       if (ref.rfind("env:", 0) == 0) {
         const std::string name = ref.substr(4);

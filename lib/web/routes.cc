@@ -58,7 +58,8 @@ class MetricsCache {
 http::Handler MakeHandler(Endpoints ep) {
   auto shared = std::make_shared<Endpoints>(std::move(ep));
   auto cache = std::make_shared<MetricsCache>();
-  return [e = std::move(shared), cache = std::move(cache)](const http::Request& req) -> http::Response {
+  return [e = std::move(shared),
+          cache = std::move(cache)](const http::Request& req) -> http::Response {
     http::Response res;
     const bool read = req.method == "GET" || req.method == "HEAD";
     if (req.path == e->telemetry_path) {

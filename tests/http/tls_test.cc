@@ -162,6 +162,48 @@ TEST_CASE("TLS: refused connections are closed without plaintext bytes", "[http]
   CHECK(server.RejectedConnections() == 1);
 }
 
+// Handshake presenting `cert`/`key` (or no certificate when empty); true when it succeeds and
+// a request is answered.
+bool MutualTls(std::uint16_t port, const std::string& cert, const std::string& key) {
+  asio::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_none);
+  if (!cert.empty()) {
+    ctx.use_certificate_chain_file(cert);
+    ctx.use_private_key_file(key, ssl::context::pem);
+  }
+  ssl::stream<tcp::socket> stream(ioc, ctx);
+  stream.lowest_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  boost::system::error_code ec;
+  stream.handshake(ssl::stream_base::client, ec);
+  if (ec) return false;
+  // With TLS 1.3 the server checks the client certificate after the client's handshake has
+  // completed: a refusal shows as a failed exchange.
+  asio::write(stream, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n"
+                                               "Connection: close\r\n\r\n")),
+              ec);
+  std::string response;
+  asio::read(stream, asio::dynamic_buffer(response), ec);
+  return response.rfind("HTTP/1.1 200 OK", 0) == 0;
+}
+
+TEST_CASE("TLS: RequireAndVerifyClientCert admits only certificates from client_ca_file",
+          "[http][tls]") {
+  CertDir dir;
+  dir.Make("server", "0A");
+  dir.Make("client", "0B");    // self-signed: it is its own CA
+  dir.Make("stranger", "0C");  // not in client_ca_file
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.tls = TlsOptions{dir.File("server.crt"), dir.File("server.key"), dir.File("client.crt"),
+                           TlsOptions::ClientAuth::kRequireAndVerify, {}};
+  Server server(options, Hello());
+  server.Start();
+  CHECK(MutualTls(server.BoundPort(), dir.File("client.crt"), dir.File("client.key")));
+  CHECK_FALSE(MutualTls(server.BoundPort(), "", ""));
+  CHECK_FALSE(MutualTls(server.BoundPort(), dir.File("stranger.crt"), dir.File("stranger.key")));
+}
+
 TEST_CASE("TLS: unloadable files fail Start() naming the file", "[http][tls]") {
   CertDir dir;
   ServerOptions options;
@@ -172,7 +214,8 @@ TEST_CASE("TLS: unloadable files fail Start() naming the file", "[http][tls]") {
     server.Start();
     FAIL("Start() accepted a missing certificate");
   } catch (const std::runtime_error& e) {
-    CHECK(std::string(e.what()).rfind("cannot load TLS certificate " + dir.File("missing.crt"), 0) == 0);
+    CHECK(std::string(e.what()).rfind("cannot load TLS certificate " + dir.File("missing.crt"),
+                                      0) == 0);
   }
 }
 

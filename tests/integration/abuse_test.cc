@@ -6,12 +6,13 @@
 // The issue asks for `wrk -c200 -d30s`; CI runs two loaded windows of
 // MODEL_AUDITOR_ABUSE_WINDOW_S (default 3) seconds each, between three quiet ones, after a 2 s
 // warm-up that is not measured (the consumer starts with full prefetch queues, which would
-// flatter the first window), to stay under a minute. The backlog (MODEL_AUDITOR_ABUSE_MESSAGES, default 10 M small messages, ~12 s to
-// produce) must outlast the warm-up and five windows on every partition: here the daemon drains
-// ~350-450 k msgs/s. wrk runs at nice 19: on a 2-core machine its own two busy threads would
-// otherwise take the CPU the consumer needs, which measures the load generator rather than the
-// daemon (an attacker does not run on the daemon's host). Figures go to
-// stdout (ctest --verbose / the test log).
+// flatter the first window), to stay under a minute. The backlog
+// (MODEL_AUDITOR_ABUSE_MESSAGES, default 10 M small messages, ~12 s to produce) must outlast
+// the warm-up and five windows on every partition: here the daemon drains ~300-450 k msgs/s.
+// wrk runs at nice 19: on a 2-core machine its own two busy threads would otherwise take the
+// CPU the consumer needs, which measures the load generator rather than the daemon (an
+// attacker does not run on the daemon's host). Figures go to stdout (ctest --verbose / the
+// test log).
 
 #include <catch2/catch.hpp>
 #include <dirent.h>
@@ -82,7 +83,8 @@ TEST_CASE("wrk -c200 on /metrics during a drain costs at most 20% throughput and
     done += n;
   }
   std::cout << "abuse: produced " << backlog << " messages in "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_start).count()
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_start)
+                   .count()
             << " s\n";
 
   mt::TempDir dir;
@@ -120,8 +122,8 @@ TEST_CASE("wrk -c200 on /metrics during a drain costs at most 20% throughput and
     if (loaded) {
       wrk = std::thread([&] {
         std::string out;
-        mt::Run("nice -n 19 wrk -t2 -c200 -d" + std::to_string(window_s) + "s --timeout 5s http://" + addr +
-                    "/metrics",
+        mt::Run("nice -n 19 wrk -t2 -c200 -d" + std::to_string(window_s) +
+                    "s --timeout 5s http://" + addr + "/metrics",
                 &out);
         wrk_report += out;
         wrk_done = true;

@@ -153,8 +153,9 @@ TEST_CASE("TLS and basic auth guard every endpoint and certificates rotate witho
   SECTION("an unknown user costs as much as a wrong password") {
     std::vector<double> wrong, unknown;
     for (int i = 0; i < 5; ++i) {
-      wrong.push_back(Get(dir.path(), base + "/metrics", ca_old, "alice:guess" + std::to_string(i)).seconds);
-      unknown.push_back(Get(dir.path(), base + "/metrics", ca_old, "nobody" + std::to_string(i) + ":x").seconds);
+      const std::string n = std::to_string(i);
+      wrong.push_back(Get(dir.path(), base + "/metrics", ca_old, "alice:guess" + n).seconds);
+      unknown.push_back(Get(dir.path(), base + "/metrics", ca_old, "nobody" + n + ":x").seconds);
     }
     const double w = Median(wrong), u = Median(unknown);
     INFO("median wrong password " << w << " s, unknown user " << u << " s");
@@ -206,7 +207,8 @@ TEST_CASE("min_version TLS13 refuses TLS 1.2", "[integration][security][tls]") {
   CHECK(Handshake(addr, "-tls1_2", &out) != 0);
   CHECK(Handshake(addr, "-tls1_3", &out) == 0);
   // No auth configured: TLS alone, every endpoint open.
-  CHECK(Get(dir.path(), "https://" + addr + "/-/healthy", dir.path() + "/server.crt").status == 200);
+  CHECK(Get(dir.path(), "https://" + addr + "/-/healthy", dir.path() + "/server.crt").status ==
+        200);
 }
 
 TEST_CASE("an invalid web config fails the start with file:line", "[integration][security]") {
