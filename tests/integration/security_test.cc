@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -159,6 +160,8 @@ TEST_CASE("TLS and basic auth guard every endpoint and certificates rotate witho
     }
     const double w = Median(wrong), u = Median(unknown);
     INFO("median wrong password " << w << " s, unknown user " << u << " s");
+    std::cout << "security: median over 5 of a 401 (bcrypt cost 10, with TLS handshake): wrong "
+                 "password " << w << " s, unknown user " << u << " s\n";
     CHECK(u > 0.5 * w);
     CHECK(u < 2.0 * w);
   }
