@@ -33,7 +33,9 @@
 #include "util/systemd.h"
 #include "util/text.h"
 #include "util/version.h"
+#include "web/basic_auth.h"
 #include "web/routes.h"
+#include "web/web_config.h"
 
 namespace ma = model_auditor;
 
@@ -48,6 +50,7 @@ struct Flags {
   bool config_check = false;
   std::string listen_address;  // empty: from the config (default 127.0.0.1:9847)
   std::string telemetry_path;  // empty: from the config (default /metrics)
+  std::string web_config_file;  // empty: plain HTTP, no authentication
   std::string log_level = "info";
   std::string log_format = "logfmt";
   int demo_rate = 200;
@@ -123,7 +126,8 @@ sigset_t BlockSignals() {
   return set;
 }
 
-int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, sigset_t signals) {
+int RunDaemon(ma::config::Config cfg, const Flags& flags, const ma::web::WebConfigFile& web_config,
+              ma::demo::Demo* demo, sigset_t signals) {
   if (!flags.listen_address.empty()) cfg.web.listen_address = flags.listen_address;
   if (!flags.telemetry_path.empty()) cfg.web.telemetry_path = flags.telemetry_path;
   RequireRegistrySource(cfg);
@@ -170,15 +174,25 @@ int RunDaemon(ma::config::Config cfg, const Flags& flags, ma::demo::Demo* demo, 
   ma::http::ServerOptions web_opts;
   web_opts.listen_address = cfg.web.listen_address;
   web_opts.max_connections = cfg.web.max_connections;
-  ma::http::Server server(web_opts, ma::web::MakeHandler(std::move(ep)));
+  web_opts.tls = web_config.tls;
+  ma::http::Handler handler = ma::web::MakeHandler(std::move(ep));
+  if (!web_config.basic_auth_users.empty()) {
+    handler = ma::web::WithBasicAuth(
+        std::make_shared<ma::web::BasicAuth>(web_config.basic_auth_users), std::move(handler));
+  }
+  ma::http::Server server(web_opts, std::move(handler));
   server.Start();
-  spdlog::info("model-auditor {} listening address={} telemetry_path={} config={}", ma::kVersion,
-               server.BoundAddress(), cfg.web.telemetry_path, cfg.path);
+  // Counts only: user names and hashes stay out of the logs.
+  spdlog::info("model-auditor {} listening address={} telemetry_path={} config={} tls={} "
+               "basic_auth_users={}",
+               ma::kVersion, server.BoundAddress(), cfg.web.telemetry_path, cfg.path,
+               web_config.tls ? "on" : "off", web_config.basic_auth_users.size());
   if (demo) {
     std::fprintf(stdout,
-                 "\n  model-auditor demo is running: open http://%s/ (metrics at "
-                 "http://%s%s)\n  Press Ctrl-C to stop.\n\n",
-                 server.BoundAddress().c_str(), server.BoundAddress().c_str(),
+                 "\n  model-auditor demo is running: open %s://%s/ (metrics at "
+                 "%s://%s%s)\n  Press Ctrl-C to stop.\n\n",
+                 web_config.tls ? "https" : "http", server.BoundAddress().c_str(),
+                 web_config.tls ? "https" : "http", server.BoundAddress().c_str(),
                  cfg.web.telemetry_path.c_str());
     std::fflush(stdout);
   }
@@ -288,6 +302,12 @@ int main(int argc, char** argv) {
   app.add_option("--web.listen-address", flags.listen_address,
                  "Address to serve HTTP on, host:port (default from config: 127.0.0.1:9847; port "
                  "0 picks a free one)");
+  app.add_option("--web.config.file", flags.web_config_file,
+                 "Path to a web config file (exporter-toolkit format) enabling TLS "
+                 "(tls_server_config: cert_file, key_file, client_ca_file, client_auth_type, "
+                 "min_version TLS12|TLS13; files re-read when they change) and basic auth "
+                 "(basic_auth_users: user: bcrypt hash) on every endpoint. Default: plain HTTP, "
+                 "no auth. See README 'Security'");
   app.add_option("--web.telemetry-path", flags.telemetry_path,
                  "Path under which to expose metrics (default from config: /metrics)");
   app.add_option("--log.level", flags.log_level, "Log level: debug, info, warn, error")
@@ -377,15 +397,24 @@ int main(int argc, char** argv) {
                                  ? ma::config::ParseConfig("{}", "")
                                  : ma::config::LoadConfigFile(flags.config_file);
     if (!flags.registry_file.empty()) cfg.registry.file = flags.registry_file;
-    if (flags.config_check) return CheckConfig(cfg);
+    ma::web::WebConfigFile web_config;
+    if (!flags.web_config_file.empty()) {
+      web_config = ma::web::LoadWebConfigFile(flags.web_config_file);
+    }
+    if (flags.config_check) {
+      if (!flags.web_config_file.empty()) {
+        std::cout << flags.web_config_file << ": web config OK\n";
+      }
+      return CheckConfig(cfg);
+    }
     if (is_scan) return RunScan(cfg, flags, signals);
-    if (!is_demo) return RunDaemon(std::move(cfg), flags, nullptr, signals);
+    if (!is_demo) return RunDaemon(std::move(cfg), flags, web_config, nullptr, signals);
 
     ma::demo::Demo demo({cfg.kafka.topics.empty() ? "model-inference-requests" : cfg.kafka.topics[0],
                          3, flags.demo_rate});
     demo.Start();
     cfg.kafka.brokers = demo.bootstrap();
-    return RunDaemon(std::move(cfg), flags, &demo, signals);
+    return RunDaemon(std::move(cfg), flags, web_config, &demo, signals);
   } catch (const ma::LoadError& e) {
     std::fprintf(stderr, "model-auditor: %s\n", e.what());
     return kExitConfig;

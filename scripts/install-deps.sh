@@ -15,6 +15,7 @@ build_packages=(
   librdkafka-dev prometheus-cpp-dev libboost-dev libboost-system-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libsimdjson-dev libcli11-dev
   libssl-dev libsystemd-dev zlib1g-dev libzstd-dev
+  libcrypt-dev  # libxcrypt: bcrypt for basic auth
 )
 test_packages=(
   # test services and tools: promtool/prometheus, alertmanager, the Kafka
@@ -25,6 +26,9 @@ test_packages=(
   # Kubernetes schema validator (scripts/deploy-tools.sh), systemd-analyze,
   # strace (the unit's SystemCallFilter against the calls the daemon makes)
   chromium python3-venv systemd strace
+  # tests/integration/abuse_test.cc: HTTP load on /metrics during a drain;
+  # security tests: openssl and curl CLIs (TLS versions, certificate serials)
+  wrk openssl
 )
 # The PodMonitor check runs on Node.js (scripts/deploy-tools.sh); machines
 # that already have node and npm keep theirs.

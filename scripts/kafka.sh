@@ -35,7 +35,7 @@ Commands:
       Download Kafka's runtime jars from Maven Central (mvn + scripts/kafka/pom.xml)
       into \$KAFKA_CACHE_DIR/libs-\$KAFKA_VERSION.  A no-op when already cached.
       Prints the libs directory on stdout.
-  start [DIR]
+  start [--sasl-ssl] [DIR]
       Fetch if needed, make a state dir (DIR, or a fresh
       \${TMPDIR:-/tmp}/model-auditor-kafka.XXXXXX), pick two free ports, format
       storage, start the broker and wait (<= \$KAFKA_START_TIMEOUT s) until it
@@ -45,6 +45,15 @@ Commands:
           KAFKA_STATE_DIR=/path/to/state
       The same lines plus KAFKA_LIBS=... are in DIR/env (source it with set -a).
       On failure: prints the tail of DIR/broker.log to stderr, exits 1.
+      --sasl-ssl adds a SASL_SSL listener (SCRAM-SHA-512 over TLS) on a third
+      port beside PLAINTEXT (which admin tools keep using): openssl makes a CA
+      and a broker certificate for IP 127.0.0.1 in DIR/tls, and the SCRAM user
+      is created at format time (kafka-storage format --add-scram).  Four more
+      lines follow the two above:
+          KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:PORT3
+          KAFKA_SASL_USERNAME=auditor
+          KAFKA_SASL_PASSWORD_FILE=DIR/tls/sasl-password   (mode 0600)
+          KAFKA_CA_FILE=DIR/tls/ca.crt
   create-topic STATE_DIR|BOOTSTRAP NAME PARTITIONS
       Create a topic (replication factor 1, --if-not-exists) and wait until all
       its partitions have a leader.  Fails if NAME exists with another count.
@@ -134,12 +143,12 @@ ensure_fetched() {
 
 # ---------------------------------------------------------------- helpers --
 
-# Two distinct free TCP ports on 127.0.0.1 (both held while choosing).
+# N (default 2) distinct free TCP ports on 127.0.0.1 (all held while choosing).
 free_ports() {
-  python3 - <<'EOF'
-import socket
+  python3 - "${1:-2}" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(2):
+for _ in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -196,7 +205,42 @@ state_libs() {  # state dir -> libs dir it was started with (or the default)
 state_bootstrap() {  # state dir -> 127.0.0.1:PORT
   local adv
   adv=$(prop_get "$1" advertised.listeners) || die "no advertised.listeners in $1/server.properties"
-  printf '%s\n' "${adv#PLAINTEXT://}"
+  adv=${adv#PLAINTEXT://}
+  printf '%s\n' "${adv%%,*}"
+}
+
+state_sasl_bootstrap() {  # state dir -> 127.0.0.1:PORT of the SASL_SSL listener, or fail
+  local adv
+  adv=$(prop_get "$1" advertised.listeners) || return 1
+  [[ $adv == *SASL_SSL://* ]] || return 1
+  adv=${adv#*SASL_SSL://}
+  printf '%s\n' "${adv%%,*}"
+}
+
+# CA + broker certificate (SAN IP:127.0.0.1) as a PKCS12 keystore, and a SCRAM
+# password, all under STATE/tls.  openssl only: Kafka reads PKCS12 keystores.
+make_tls_material() {
+  local tls=$1/tls pass
+  command -v openssl >/dev/null || die "openssl not found"
+  mkdir -p "$tls"
+  chmod 700 "$tls"
+  pass=$(openssl rand -hex 16)
+  (
+    umask 077
+    printf '%s\n' "$pass" >"$tls/keystore-password"
+    openssl rand -hex 24 >"$tls/sasl-password"
+  )
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=model-auditor test CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null || die "openssl: CA failed"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null || die "openssl: CSR failed"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+    -CAcreateserial -days 2 -extfile "$tls/san.ext" -out "$tls/broker.crt" 2>/dev/null \
+    || die "openssl: signing the broker certificate failed"
+  openssl pkcs12 -export -in "$tls/broker.crt" -inkey "$tls/broker.key" \
+    -certfile "$tls/ca.crt" -name broker -passout "pass:$pass" \
+    -out "$tls/broker.p12" 2>/dev/null || die "openssl: PKCS12 export failed"
 }
 
 # The broker's pid if it is alive (not a zombie) and really is the broker of
@@ -324,8 +368,7 @@ launch_and_wait() {
 write_env() {  # state dir, libs
   local state=$1 libs=$2
   {
-    printf 'KAFKA_BOOTSTRAP=%s\n' "$(state_bootstrap "$state")"
-    printf 'KAFKA_STATE_DIR=%q\n' "$state"
+    print_env "$state"
     printf 'KAFKA_LIBS=%q\n' "$libs"
     printf 'KAFKA_VERSION=%s\n' "$KAFKA_VERSION"
   } >"$state/env.tmp"
@@ -333,15 +376,25 @@ write_env() {  # state dir, libs
 }
 
 print_env() {
-  local state=$1
+  local state=$1 sasl
   printf 'KAFKA_BOOTSTRAP=%s\n' "$(state_bootstrap "$state")"
   printf 'KAFKA_STATE_DIR=%q\n' "$state"
+  if sasl=$(state_sasl_bootstrap "$state"); then
+    printf 'KAFKA_SASL_SSL_BOOTSTRAP=%s\n' "$sasl"
+    printf 'KAFKA_SASL_USERNAME=auditor\n'
+    printf 'KAFKA_SASL_PASSWORD_FILE=%q\n' "$state/tls/sasl-password"
+    printf 'KAFKA_CA_FILE=%q\n' "$state/tls/ca.crt"
+  fi
 }
 
 # ---------------------------------------------------------------- start ----
 
 cmd_start() {
-  local state made=0 libs=$DEFAULT_LIBS
+  local state made=0 libs=$DEFAULT_LIBS sasl_ssl=0
+  if [[ ${1:-} == --sasl-ssl ]]; then
+    sasl_ssl=1
+    shift
+  fi
   command -v python3 >/dev/null || die "python3 not found"
   command -v "$JAVA" >/dev/null || die "java not found (Java 17+ needed)"
   ensure_fetched
@@ -360,9 +413,9 @@ cmd_start() {
   state=$(cd "$state" && pwd -P)
   : >"$state/$MARKER"
 
-  local port ctrl
-  read -r port ctrl < <(free_ports)
-  [[ -n $port && -n $ctrl ]] || die "could not pick free ports"
+  local port ctrl sport
+  read -r port ctrl sport < <(free_ports 3)
+  [[ -n $port && -n $ctrl && -n $sport ]] || die "could not pick free ports"
 
   cat >"$state/server.properties" <<EOF
 # Written by scripts/kafka.sh: single-node KRaft broker+controller for tests.
@@ -397,6 +450,29 @@ background.threads=2
 log.retention.check.interval.ms=300000
 EOF
 
+  local -a scram=()
+  if ((sasl_ssl)); then
+    make_tls_material "$state"
+    local kpass
+    kpass=$(<"$state/tls/keystore-password")
+    # PLAINTEXT stays the inter-broker listener and the one admin tools use.
+    sed -i -e "s|^listeners=.*|listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl,SASL_SSL://127.0.0.1:$sport|" \
+      -e "s|^advertised.listeners=.*|advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport|" \
+      -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL|" \
+      "$state/server.properties"
+    cat >>"$state/server.properties" <<EOF
+# SASL_SSL listener (kafka.sh start --sasl-ssl): SCRAM-SHA-512 over TLS.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$state/tls/broker.p12
+ssl.keystore.password=$kpass
+ssl.key.password=$kpass
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+EOF
+    scram=(--add-scram "SCRAM-SHA-512=[name=\"auditor\",password=\"$(<"$state/tls/sasl-password")\"]")
+  fi
+
   cat >"$state/log4j2.xml" <<'EOF'
 <?xml version="1.0" encoding="UTF-8"?>
 <!-- Everything goes to stdout, which kafka.sh appends to broker.log. -->
@@ -423,7 +499,7 @@ EOF
   local cid
   cid=$(cluster_id)
   if ! run_tool "$libs" kafka.tools.StorageTool format -t "$cid" \
-        -c "$state/server.properties" >>"$state/broker.log" 2>&1; then
+        -c "$state/server.properties" "${scram[@]}" >>"$state/broker.log" 2>&1; then
     tail_log "$state"
     ((made)) && [[ ${KEEP_KAFKA_STATE:-0} != 1 ]] && rm -rf "$state"
     die "kafka-storage format failed"

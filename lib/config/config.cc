@@ -51,6 +51,61 @@ class Reader {
     }
   }
 
+  // Expands ${env:NAME} and ${file:PATH} in a property value; "$${" stays a literal "${".
+  // Errors name the reference, never the value it would have produced. `expanded` tells the
+  // caller that the result holds a secret.
+  std::string Expand(const YAML::Node& n, const std::string& what, const std::string& value,
+                     bool& expanded) const {
+    std::string out;
+    expanded = false;
+    for (std::size_t i = 0; i < value.size();) {
+      if (value.compare(i, 3, "$${") == 0) {
+        out += "${";
+        i += 3;
+        continue;
+      }
+      if (value.compare(i, 2, "${") != 0) {
+        out += value[i++];
+        continue;
+      }
+      const std::size_t close = value.find('}', i);
+      if (close == std::string::npos) {
+        Fail(n, "'" + what + "': unterminated '${' (write '$${' for a literal)");
+      }
+      const std::string ref = value.substr(i + 2, close - i - 2);
+      if (ref.rfind("env:", 0) == 0) {
+        const std::string name = ref.substr(4);
+        const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+        if (v == nullptr) Fail(n, "'" + what + "': environment variable '" + name + "' is not set");
+        out += v;
+      } else if (ref.rfind("file:", 0) == 0) {
+        std::filesystem::path file(ref.substr(5));
+        if (file.empty()) Fail(n, "'" + what + "': empty path in ${file:}");
+        if (file.is_relative() && !path_.empty()) {
+          file = (std::filesystem::path(path_).parent_path() / file).lexically_normal();
+        }
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+          Fail(n, "'" + what + "': cannot read " + file.string() + ": " + std::strerror(errno));
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string content = ss.str();
+        // Secret files usually end with a newline that is not part of the secret.
+        while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+          content.pop_back();
+        }
+        out += content;
+      } else {
+        Fail(n, "'" + what + "': unknown reference '${" + ref.substr(0, ref.find(':')) +
+                    ":...}' (use ${env:NAME} or ${file:PATH}; '$${' for a literal)");
+      }
+      expanded = true;
+      i = close + 1;
+    }
+    return out;
+  }
+
   std::string String(const YAML::Node& n, const std::string& what) const {
     if (!n.IsScalar()) Fail(n, "'" + what + "' must be a string");
     return n.Scalar();
@@ -158,14 +213,22 @@ void ParseKafka(const Reader& r, const YAML::Node& n, KafkaConfig& k) {
                                         "' is managed by model-auditor (use kafka.brokers, "
                                         "kafka.group_id or kafka.commit_interval)");
                   }
-                  k.properties[name] = r.String(p.second, name);
+                  bool secret = false;
+                  k.properties[name] = r.Expand(p.second, name, r.String(p.second, name), secret);
+                  if (secret) k.secret_properties.insert(name);
                   // Ask librdkafka now, so a typo fails at start with its line.
                   rd_kafka_conf_t* scratch = rd_kafka_conf_new();
                   char err[512];
                   const bool ok = rd_kafka_conf_set(scratch, name.c_str(), k.properties[name].c_str(),
                                                     err, sizeof err) == RD_KAFKA_CONF_OK;
                   rd_kafka_conf_destroy(scratch);
-                  if (!ok) r.Fail(p.first, "kafka property '" + name + "': " + err);
+                  if (!ok) {
+                    // librdkafka quotes invalid values; an expanded one must not be echoed.
+                    r.Fail(p.first, "kafka property '" + name + "': " +
+                                        (secret ? std::string("invalid value (from a secret "
+                                                              "reference, not shown)")
+                                                : std::string(err)));
+                  }
                 }
               } else if (key == "commit_interval") {
                 k.commit_interval = r.Duration(v, "commit_interval", std::chrono::milliseconds(100));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,11 @@ struct KafkaConfig {
   std::string group_id = "model-auditor";
   std::vector<std::string> topics;  // explicit names; or
   std::string topic_regex;          // e.g. "^model-inference-.*"
-  std::map<std::string, std::string> properties;  // librdkafka passthrough
+  // librdkafka passthrough. Values may hold ${env:NAME} and ${file:/path} references, expanded
+  // at load ("$${" is a literal "${"); see README "Security".
+  std::map<std::string, std::string> properties;
+  // Properties whose value came (partly) from ${env:...}/${file:...}: never logged or echoed.
+  std::set<std::string> secret_properties;
   std::chrono::milliseconds commit_interval{5000};
   std::chrono::milliseconds close_timeout{5000};
   std::chrono::milliseconds lag_interval{1000};

@@ -10,17 +10,24 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
+
+#include <openssl/ssl.h>
+#include <sys/stat.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 namespace model_auditor::http {
@@ -30,7 +37,9 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
 
 // Room for browsers with many cookies, yet 64 connections stay cheap.
@@ -47,7 +56,7 @@ constexpr std::chrono::seconds kWarnInterval{10};
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Sent without a session, so a refused connection costs nothing beyond its socket. A TLS listener
-// would have to close instead: these bytes are plaintext.
+// closes instead: these bytes are plaintext.
 constexpr std::string_view kTooManyConnections =
     "HTTP/1.1 503 Service Unavailable\r\n"
     "Content-Type: text/plain; charset=utf-8\r\n"
@@ -118,6 +127,114 @@ class LogLimiter {
   std::uint64_t suppressed_ = 0;
 };
 
+// The TLS context of a listener, rebuilt when its files change. I/O thread only (after Start()).
+class TlsContexts {
+ public:
+  explicit TlsContexts(TlsOptions options) : options_(std::move(options)) {}
+
+  // Loads the files; throws std::runtime_error naming the file that failed.
+  void LoadOrThrow() {
+    stamp_ = Stamp();
+    current_ = Build();
+    failed_stamp_.reset();
+  }
+
+  // The context for a new connection: reloaded first if a file changed since the last load.
+  std::shared_ptr<ssl::context> Current() {
+    const std::vector<FileStamp> stamp = Stamp();
+    if (stamp == stamp_ || (failed_stamp_ && stamp == *failed_stamp_)) return current_;
+    try {
+      current_ = Build();
+      stamp_ = stamp;
+      failed_stamp_.reset();
+      ++reloads_;
+      spdlog::info("http: reloaded TLS certificate cert_file={} key_file={}", options_.cert_file,
+                   options_.key_file);
+    } catch (const std::exception& e) {
+      // Often a rotation in progress (certificate written, key not yet): the next change of any
+      // file is retried, and until then the old certificate keeps serving.
+      failed_stamp_ = stamp;
+      warnings_.Warn("http: keeping the previous TLS certificate: {}", e.what());
+    }
+    return current_;
+  }
+
+  std::uint64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
+
+ private:
+  struct FileStamp {
+    ino_t inode = 0;
+    off_t size = -1;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+
+  std::vector<FileStamp> Stamp() const {
+    std::vector<FileStamp> out;
+    for (const std::string* file :
+         {&options_.cert_file, &options_.key_file, &options_.client_ca_file}) {
+      FileStamp st;
+      struct stat buf {};
+      if (!file->empty() && ::stat(file->c_str(), &buf) == 0) {
+        st = {buf.st_ino, buf.st_size,
+              std::int64_t(buf.st_mtim.tv_sec) * 1'000'000'000 + buf.st_mtim.tv_nsec};
+      }
+      out.push_back(st);
+    }
+    return out;
+  }
+
+  std::shared_ptr<ssl::context> Build() const {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* native = ctx->native_handle();
+    const int min_version =
+        options_.min_version == TlsOptions::Version::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+    if (SSL_CTX_set_min_proto_version(native, min_version) != 1) {
+      throw std::runtime_error("cannot set the minimum TLS version");
+    }
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                     ssl::context::single_dh_use);
+    const auto load = [](const char* what, const std::string& file, const auto& f) {
+      beast::error_code ec;
+      f(ec);
+      if (ec) {
+        throw std::runtime_error(std::string("cannot load TLS ") + what + " " + file + ": " +
+                                 ec.message());
+      }
+    };
+    load("certificate", options_.cert_file,
+         [&](beast::error_code& ec) { ctx->use_certificate_chain_file(options_.cert_file, ec); });
+    load("key", options_.key_file, [&](beast::error_code& ec) {
+      ctx->use_private_key_file(options_.key_file, ssl::context::pem, ec);
+    });
+    if (SSL_CTX_check_private_key(native) != 1) {
+      throw std::runtime_error("TLS key " + options_.key_file + " does not match certificate " +
+                               options_.cert_file);
+    }
+    if (!options_.client_ca_file.empty()) {
+      load("client CA", options_.client_ca_file,
+           [&](beast::error_code& ec) { ctx->load_verify_file(options_.client_ca_file, ec); });
+      // Tells clients which CAs we accept, so that they pick the right certificate.
+      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options_.client_ca_file.c_str())) {
+        SSL_CTX_set_client_CA_list(native, names);
+      }
+      ssl::verify_mode mode = ssl::verify_peer;
+      if (options_.client_auth == TlsOptions::ClientAuth::kRequireAndVerify) {
+        mode |= ssl::verify_fail_if_no_peer_cert;
+      }
+      ctx->set_verify_mode(mode);
+    }
+    return ctx;
+  }
+
+  const TlsOptions options_;
+  std::shared_ptr<ssl::context> current_;
+  std::vector<FileStamp> stamp_;
+  std::optional<std::vector<FileStamp>> failed_stamp_;
+  std::atomic<std::uint64_t> reloads_{0};
+  LogLimiter warnings_;
+};
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
@@ -158,13 +275,19 @@ class Hub {
   LogLimiter handler_warnings_;
 };
 
-// One connection. Templated on the stream so that a beast::ssl_stream<beast::tcp_stream> can
-// slot in: it would add a handshake in Run() and an async_shutdown in place of ShutdownSend().
+// One connection, plain (beast::tcp_stream) or TLS (TlsStream): TLS adds a handshake in Run()
+// and closes with close_notify instead of a half-close.
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, Hub& hub, std::string remote_address)
-      : stream_(std::move(stream)), hub_(hub), remote_address_(std::move(remote_address)) {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `keep` owns what the stream refers to (the TLS context) and is released after it.
+  Session(std::shared_ptr<void> keep, Stream stream, Hub& hub, std::string remote_address)
+      : keep_(std::move(keep)),
+        stream_(std::move(stream)),
+        hub_(hub),
+        remote_address_(std::move(remote_address)) {
     hub_.Register(this);
   }
   ~Session() override { hub_.Unregister(this); }
@@ -172,7 +295,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  void Run() { ReadHeader(); }
+  void Run() {
+    if constexpr (kTls) {
+      // The handshake shares the request deadline: a silent client cannot hold a slot.
+      Lowest().expires_after(hub_.options().idle_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      ReadHeader();
+    }
+  }
 
   void Close() override { CloseNow(); }
 
@@ -181,6 +314,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   using ResponseMessage = bhttp::response<bhttp::string_body>;
 
   auto& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      // Scanners, plaintext clients and old TLS versions land here; not worth a warning.
+      spdlog::debug("http: TLS handshake with {} failed: {}", remote_address_, ec.message());
+      return CloseNow();
+    }
+    ReadHeader();
+  }
 
   void ReadHeader() {
     if (hub_.stopping()) return CloseNow();
@@ -351,6 +493,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void LingeringClose() {
+    if constexpr (kTls) {
+      // close_notify, then wait (bounded) for the peer's: TLS's own orderly close.
+      Lowest().expires_after(std::min<std::chrono::milliseconds>(kMaxLinger,
+                                                                 hub_.options().idle_timeout));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->CloseNow();
+      });
+      return;
+    }
     if (!ShutdownSend()) return CloseNow();
     drained_bytes_ = 0;
     Lowest().expires_after(std::min<std::chrono::milliseconds>(kMaxLinger,
@@ -380,6 +531,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     Lowest().close();  // also cancels the deadline timer
   }
 
+  std::shared_ptr<void> keep_;
   Stream stream_;
   Hub& hub_;
   const std::string remote_address_;
@@ -469,6 +621,10 @@ class Server::Impl {
     if (options.idle_timeout <= std::chrono::milliseconds::zero()) {
       throw std::runtime_error("invalid http server options: idle_timeout must be positive");
     }
+    if (options.tls) {
+      tls_.emplace(*options.tls);
+      tls_->LoadOrThrow();
+    }
     Listen(options.listen_address);
     work_.emplace(ioc_.get_executor());
     Accept();
@@ -504,6 +660,7 @@ class Server::Impl {
   std::string bound_address() const { return bound_address_; }
   std::uint16_t bound_port() const { return bound_port_; }
   std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
+  std::uint64_t tls_reloads() const { return tls_ ? tls_->reloads() : 0; }
 
  private:
   void Listen(const std::string& text) {
@@ -615,9 +772,17 @@ class Server::Impl {
       beast::error_code ignored;
       // Responses go out in one write; Nagle would only delay them against delayed ACKs.
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), hub_,
-                                                   std::move(remote_address))
-          ->Run();
+      if (tls_) {
+        std::shared_ptr<ssl::context> ctx = tls_->Current();
+        TlsStream stream(beast::tcp_stream(std::move(socket)), *ctx);
+        std::make_shared<Session<TlsStream>>(std::move(ctx), std::move(stream), hub_,
+                                             std::move(remote_address))
+            ->Run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(nullptr, beast::tcp_stream(std::move(socket)),
+                                                     hub_, std::move(remote_address))
+            ->Run();
+      }
     }
     Accept();
   }
@@ -627,10 +792,13 @@ class Server::Impl {
     refuse_warnings_.Warn("http: refused connection from {}: max_connections ({}) are open",
                           remote_address, hub_.options().max_connections);
     beast::error_code ignored;
-    // Best effort and never blocking: a fresh socket's send buffer takes this whole.
-    socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(kTooManyConnections.data(), kTooManyConnections.size()),
-                      ignored);
+    // Plaintext bytes would only confuse a TLS client: it just sees the connection close.
+    if (!tls_) {
+      // Best effort and never blocking: a fresh socket's send buffer takes this whole.
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(kTooManyConnections.data(), kTooManyConnections.size()),
+                        ignored);
+    }
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
   }
@@ -640,6 +808,7 @@ class Server::Impl {
   LogLimiter accept_warnings_;
   LogLimiter refuse_warnings_;
   std::atomic<std::uint64_t> rejected_{0};
+  std::optional<TlsContexts> tls_;
   std::string bound_address_;
   std::uint16_t bound_port_ = 0;
   bool started_ = false;
@@ -665,5 +834,6 @@ void Server::Stop() { impl_->Stop(); }
 std::string Server::BoundAddress() const { return impl_->bound_address(); }
 std::uint16_t Server::BoundPort() const { return impl_->bound_port(); }
 std::uint64_t Server::RejectedConnections() const { return impl_->rejected(); }
+std::uint64_t Server::TlsReloads() const { return impl_->tls_reloads(); }
 
 }  // namespace model_auditor::http

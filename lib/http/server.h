@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +54,20 @@ struct Response {
 /// escaping it is answered with 500 and logged (rate-limited).
 using Handler = std::function<Response(const Request&)>;
 
+/// TLS for a Server. The files are PEM; they are re-read when one of them changes (checked on
+/// every new connection), so replacing them rotates the certificate without a restart. A set of
+/// files that does not load (say, a new certificate whose key is not written yet) is logged
+/// and the previous context stays in use.
+struct TlsOptions {
+  std::string cert_file;  // certificate chain, leaf first
+  std::string key_file;
+  std::string client_ca_file;  // CA bundle for client certificates; empty: none
+  enum class ClientAuth { kNone, kVerifyIfGiven, kRequireAndVerify };
+  ClientAuth client_auth = ClientAuth::kNone;
+  enum class Version { kTls12, kTls13 };
+  Version min_version = Version::kTls12;
+};
+
 /// Configuration of one Server. Validated by Server::Start().
 struct ServerOptions {
   /// "host:port", "[::1]:port", or ":port" (all interfaces, dual stack when IPv6 is available).
@@ -66,6 +81,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{30000};
   /// Larger request bodies are answered with 413 and the connection is closed.
   std::size_t max_request_body_bytes = 64 * 1024;
+  /// Absent: plain HTTP. Present: HTTPS only (no plaintext fallback).
+  std::optional<TlsOptions> tls;
 };
 
 /// A small HTTP/1.1 server (keep-alive, HEAD, body limits, per-connection deadlines) that runs
@@ -82,7 +99,8 @@ class Server {
 
   /// Validates the options, resolves, binds and listens synchronously, then starts the I/O
   /// thread. Throws std::runtime_error with a one-line message such as "cannot listen on
-  /// 127.0.0.1:9464: Address already in use"; std::logic_error if called twice.
+  /// 127.0.0.1:9464: Address already in use" or "cannot load TLS certificate /x.crt: ...";
+  /// std::logic_error if called twice.
   void Start();
 
   /// Closes the listener and every connection (in-flight responses are abandoned) and joins the
@@ -96,6 +114,8 @@ class Server {
   std::uint16_t BoundPort() const;
   /// Connections refused because max_connections were open.
   std::uint64_t RejectedConnections() const;
+  /// How often changed TLS files were loaded after Start() (0 without TLS).
+  std::uint64_t TlsReloads() const;
 
  private:
   class Impl;

@@ -12,11 +12,13 @@
 namespace model_auditor::kafka {
 namespace {
 
-void Set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+void Set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
+         bool secret = false) {
   char err[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     rd_kafka_conf_destroy(conf);
-    throw LoadError("kafka property '" + name + "': " + err);
+    // librdkafka's message may quote the value.
+    throw LoadError("kafka property '" + name + "': " + (secret ? "invalid value (not shown)" : err));
   }
 }
 
@@ -54,7 +56,9 @@ rd_kafka_conf_t* BuildConsumerConf(const config::KafkaConfig& k) {
   Set(conf, "queued.min.messages", "50000");
   Set(conf, "queued.max.messages.kbytes", "65536");
   Set(conf, "client.id", "model-auditor");
-  for (const auto& [name, value] : k.properties) Set(conf, name, value);
+  for (const auto& [name, value] : k.properties) {
+    Set(conf, name, value, k.secret_properties.count(name) > 0);
+  }
   return conf;
 }
 
@@ -88,7 +92,8 @@ Consumer::Consumer(const config::Config& config, audit::Auditor& auditor,
   }
   rd_kafka_poll_set_consumer(rk_);
   for (const auto& [name, value] : config.kafka.properties) {
-    spdlog::debug("kafka property {}={}", name, IsSecretProperty(name) ? "<redacted>" : value);
+    const bool secret = IsSecretProperty(name) || config.kafka.secret_properties.count(name) > 0;
+    spdlog::debug("kafka property {}={}", name, secret ? "<redacted>" : value);
   }
 }
 

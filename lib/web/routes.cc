@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <chrono>
+#include <mutex>
 #include <sstream>
 
 namespace model_auditor::web {
@@ -18,15 +20,52 @@ std::string RenderMetrics(const std::vector<std::shared_ptr<prometheus::Collecta
   return out.str();
 }
 
+namespace {
+
+// Scrapes arriving closer together than kMinRenderInterval share one rendering. A scraper every
+// few seconds always gets a fresh one; a flood of requests (thousands per second from a
+// misbehaving or hostile client) costs one rendering per interval instead of one per request,
+// so it cannot take the CPU the consumer needs.
+constexpr std::chrono::milliseconds kMinRenderInterval{100};
+
+class MetricsCache {
+ public:
+  std::string Get(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!valid_ || now - rendered_at_ >= kMinRenderInterval) {
+      body_ = RenderMetrics(collectables);
+      rendered_at_ = now;
+      valid_ = true;
+    }
+    return body_;
+  }
+  // After a state change made through the API (reload), the next scrape must show it.
+  void Invalidate() {
+    std::lock_guard lock(mutex_);
+    valid_ = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool valid_ = false;
+  std::chrono::steady_clock::time_point rendered_at_;
+  std::string body_;
+};
+
+}  // namespace
+
 http::Handler MakeHandler(Endpoints ep) {
   auto shared = std::make_shared<Endpoints>(std::move(ep));
-  return [e = std::move(shared)](const http::Request& req) -> http::Response {
+  auto cache = std::make_shared<MetricsCache>();
+  return [e = std::move(shared),
+          cache = std::move(cache)](const http::Request& req) -> http::Response {
     http::Response res;
     const bool read = req.method == "GET" || req.method == "HEAD";
     if (req.path == e->telemetry_path) {
       if (!read) return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      res.body = RenderMetrics(e->collectables);
+      res.body = cache->Get(e->collectables);
       return res;
     }
     if (req.path == "/-/healthy") {
@@ -48,6 +87,7 @@ http::Handler MakeHandler(Endpoints ep) {
       const bool allow_shrink = req.query.find("allow_shrink=true") != std::string_view::npos ||
                                 req.query.find("allow_shrink=1") != std::string_view::npos;
       const std::string err = e->reload ? e->reload(allow_shrink) : "reload is not available";
+      cache->Invalidate();  // counters changed either way
       if (!err.empty()) return {500, "text/plain; charset=utf-8", "reload failed: " + err + "\n", {}};
       res.body = "registry reloaded.\n";
       return res;
