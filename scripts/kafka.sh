@@ -448,6 +448,9 @@ num.io.threads=2
 num.recovery.threads.per.data.dir=1
 background.threads=2
 log.retention.check.interval.ms=300000
+# Tests produce messages with explicit (old) timestamps; time-based retention
+# would delete them under the test's feet.
+log.retention.ms=-1
 EOF
 
   local -a scram=()
