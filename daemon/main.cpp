@@ -241,7 +241,9 @@ int RunDaemon(ma::config::Config cfg, const Flags& flags, const ma::web::WebConf
   ma::util::SdNotify("STOPPING=1");
   if (!stop.load()) {
     stop.store(true);
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    // SIGTERM is blocked in every thread; this only wakes sigwait() in the
+    // signal thread, which then returns.
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   }
   signal_thread.join();
   if (demo) demo->Stop();

@@ -121,7 +121,7 @@ bool RegistryLoader::Fetch(std::string& text) {
     registry::HttpFetchOptions http = options_.http;
     if (!options_.bearer_token_file.empty()) {
       // Re-read per fetch: rotated tokens are picked up without a restart.
-      http.bearer_token = Trim(ReadSmallFile(options_.bearer_token_file, 64 * 1024));
+      http.bearer_token = Trim(ReadSmallFile(options_.bearer_token_file, std::size_t{64} * 1024));
     }
     http.if_none_match = etag_;
     registry::HttpFetchResult r = registry::HttpFetch(options_.url, http);
@@ -141,7 +141,7 @@ bool RegistryLoader::Fetch(std::string& text) {
   return true;
 }
 
-void RegistryLoader::Install(LoadedRegistry loaded, const std::string& text, bool allow_shrink,
+void RegistryLoader::Install(const LoadedRegistry& loaded, const std::string& text, bool allow_shrink,
                              bool persisted) {
   const registry::Snapshot& snap = loaded.index->snapshot();
   const auto current = holder_.Get();
@@ -209,7 +209,7 @@ std::string RegistryLoader::LoadNow(bool allow_shrink) {
       return "";
     }
     LoadedRegistry loaded = BuildRegistry(text, Describe(), options_.match, options_.naming);
-    Install(std::move(loaded), text, allow_shrink, false);
+    Install(loaded, text, allow_shrink, false);
     metrics_.RegistryReloadSucceeded();
     return "";
   } catch (const std::exception& e) {
@@ -232,7 +232,7 @@ bool RegistryLoader::LoadPersisted() {
     }
     const std::string text = ReadSmallFile(doc, options_.http.max_body_bytes);
     LoadedRegistry loaded = BuildRegistry(text, doc, options_.match, options_.naming);
-    Install(std::move(loaded), text, true, true);
+    Install(loaded, text, true, true);
     spdlog::warn("registry source unavailable: using the persisted last good snapshot file={}", doc);
     return true;
   } catch (const std::exception& e) {

@@ -96,7 +96,8 @@ class RegistryLoader {
   /// Fetches the document; returns false for "not modified".
   bool Fetch(std::string& text);
   /// Guards, swaps in, persists. Throws LoadError.
-  void Install(LoadedRegistry loaded, const std::string& text, bool allow_shrink, bool persisted);
+  void Install(const LoadedRegistry& loaded, const std::string& text, bool allow_shrink,
+               bool persisted);
   void Persist(const std::string& text);
   void Run();
 

@@ -86,6 +86,7 @@ void Demo::Start() {
 void Demo::Produce() {
   const auto& mix = Mix();
   std::vector<int> weights;
+  weights.reserve(mix.size());
   for (const auto& c : mix) weights.push_back(c.weight);
   std::mt19937_64 rng(20251202);
   std::discrete_distribution<std::size_t> pick(weights.begin(), weights.end());

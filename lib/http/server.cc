@@ -47,7 +47,7 @@ constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
 // After answering an error we half-close and read what the client still sends: closing with
 // unread bytes makes the kernel send a RST, which can destroy our response before it is read.
 constexpr std::chrono::milliseconds kMaxLinger{2000};
-constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
 // A failed accept (EMFILE, ENOBUFS) usually fails again at once; retrying immediately would spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // Every connection is cancelled on Stop(); this bounds the wait should one not wind down.

@@ -80,7 +80,7 @@ struct ServerOptions {
   /// writing one response. Must be > 0.
   std::chrono::milliseconds idle_timeout{30000};
   /// Larger request bodies are answered with 413 and the connection is closed.
-  std::size_t max_request_body_bytes = 64 * 1024;
+  std::size_t max_request_body_bytes = std::size_t{64} * 1024;
   /// Absent: plain HTTP. Present: HTTPS only (no plaintext fallback).
   std::optional<TlsOptions> tls;
 };

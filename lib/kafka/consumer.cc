@@ -28,7 +28,12 @@ bool IsSecretProperty(std::string_view name) {
          name.find("key") != std::string_view::npos || name.find("token") != std::string_view::npos;
 }
 
-util::RateLimiter g_error_log(std::chrono::seconds(10));
+// One limiter for the consumer's run-time error logs (function-local: no
+// static initialisation order or exception at load time).
+util::RateLimiter& ErrorLog() {
+  static util::RateLimiter limiter(std::chrono::seconds(10));
+  return limiter;
+}
 
 }  // namespace
 
@@ -159,7 +164,7 @@ void Consumer::CommitCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self->metrics_.CountCommit(err == RD_KAFKA_RESP_ERR_NO_ERROR);
   if (err) {
     std::uint64_t suppressed = 0;
-    if (g_error_log.Allow(suppressed)) {
+    if (ErrorLog().Allow(suppressed)) {
       spdlog::warn("kafka offset commit failed: {} (suppressed={})", rd_kafka_err2str(err),
                    suppressed);
     }
@@ -172,7 +177,7 @@ void Consumer::ErrorCb(rd_kafka_t* rk, int err, const char* reason, void* opaque
   auto* self = static_cast<Consumer*>(opaque);
   self->metrics_.CountKafkaError();
   std::uint64_t suppressed = 0;
-  if (g_error_log.Allow(suppressed)) {
+  if (ErrorLog().Allow(suppressed)) {
     spdlog::warn("kafka error: {}: {} (suppressed={})",
                  rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason, suppressed);
   }
@@ -214,7 +219,7 @@ void Consumer::Process(rd_kafka_message_t* m, std::int64_t wall_ms) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     metrics_.CountKafkaError();
     std::uint64_t suppressed = 0;
-    if (g_error_log.Allow(suppressed)) {
+    if (ErrorLog().Allow(suppressed)) {
       spdlog::warn("kafka consume error: {} (suppressed={})", rd_kafka_message_errstr(m),
                    suppressed);
     }
@@ -267,7 +272,7 @@ void Consumer::StoreOffsets() {
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_, list);
   if (err && err != RD_KAFKA_RESP_ERR__STATE) {
     std::uint64_t suppressed = 0;
-    if (g_error_log.Allow(suppressed)) {
+    if (ErrorLog().Allow(suppressed)) {
       spdlog::warn("kafka offsets_store failed: {} (suppressed={})", rd_kafka_err2str(err),
                    suppressed);
     }

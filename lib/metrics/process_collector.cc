@@ -23,7 +23,7 @@ namespace model_auditor::metrics {
 namespace {
 
 // /proc/stat grows with the CPU count; this bound is far above any real machine's.
-constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxFileBytes = std::size_t{4} * 1024 * 1024;
 
 // POSIX rather than iostreams: /proc files report size 0, and an error must be a value here.
 std::optional<std::string> ReadFile(const std::string& path) {

@@ -143,8 +143,8 @@ HttpFetchResult HttpFetch(const std::string& url, const HttpFetchOptions& o) {
   const Url u = ParseUrl(url);
   asio::io_context ioc;
   tcp::resolver resolver(ioc);
-  auto connect_tcp = [&](tcp::socket& socket, std::function<void(beast::error_code)> next) {
-    resolver.async_resolve(u.host, u.port, [&, next](beast::error_code ec, tcp::resolver::results_type results) {
+  auto connect_tcp = [&](tcp::socket& socket, const std::function<void(beast::error_code)>& next) {
+    resolver.async_resolve(u.host, u.port, [&, next](beast::error_code ec, const tcp::resolver::results_type& results) {
       if (ec) return next(ec);
       auto timer = std::make_shared<asio::steady_timer>(ioc, o.connect_timeout);
       timer->async_wait([&socket](beast::error_code tec) {
@@ -161,8 +161,8 @@ HttpFetchResult HttpFetch(const std::string& url, const HttpFetchOptions& o) {
   };
   if (!u.tls) {
     tcp::socket socket(ioc);
-    return Exchange(ioc, socket, url, u, o, [&](std::function<void(beast::error_code)> next) {
-      connect_tcp(socket, std::move(next));
+    return Exchange(ioc, socket, url, u, o, [&](const std::function<void(beast::error_code)>& next) {
+      connect_tcp(socket, next);
     });
   }
   asio::ssl::context ctx(asio::ssl::context::tls_client);
@@ -182,7 +182,7 @@ HttpFetchResult HttpFetch(const std::string& url, const HttpFetchOptions& o) {
   if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str())) {
     throw LoadError(url + ": cannot set TLS server name");
   }
-  return Exchange(ioc, stream, url, u, o, [&](std::function<void(beast::error_code)> next) {
+  return Exchange(ioc, stream, url, u, o, [&](const std::function<void(beast::error_code)>& next) {
     connect_tcp(stream.next_layer(), [&stream, next](beast::error_code cec) {
       if (cec) return next(cec);
       stream.async_handshake(asio::ssl::stream_base::client,

@@ -35,7 +35,10 @@ std::string Where(const std::string& topic, std::int32_t partition) {
   return "topic '" + topic + "' partition " + std::to_string(partition);
 }
 
-util::RateLimiter g_error_log(std::chrono::seconds(10));
+util::RateLimiter& ErrorLog() {
+  static util::RateLimiter limiter(std::chrono::seconds(10));
+  return limiter;
+}
 
 }  // namespace
 
@@ -263,7 +266,7 @@ std::vector<report::ScanInput> KafkaScan::Run(Session& session) {
         return;
       }
       std::uint64_t suppressed = 0;
-      if (g_error_log.Allow(suppressed)) {
+      if (ErrorLog().Allow(suppressed)) {
         spdlog::warn("kafka consume error: {} (suppressed={})", what, suppressed);
       }
       return;

@@ -63,7 +63,7 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view s) {
     const std::size_t start = i;
     int scale = 100;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      ms += (s[i] - '0') * scale;
+      ms += static_cast<std::int64_t>(s[i] - '0') * scale;
       scale /= 10;
       ++i;
     }
@@ -80,12 +80,13 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view s) {
         om > 59) {
       return std::nullopt;
     }
-    offset_min = sign * (oh * 60 + om);
+    offset_min = static_cast<std::int64_t>(sign) * (oh * 60 + om);
   } else {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
-  const std::int64_t secs = days * 86'400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+  const std::int64_t secs = days * 86'400 + static_cast<std::int64_t>(hour) * 3600 +
+                            static_cast<std::int64_t>(minute) * 60 + second - offset_min * 60;
   return secs * 1000 + ms;
 }
 

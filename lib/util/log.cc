@@ -26,11 +26,11 @@ std::size_t NextField(std::string_view s, std::size_t from) {
 
 std::string_view LevelName(spdlog::level::level_enum l) {
   switch (l) {
-    case spdlog::level::trace: return "debug";
+    case spdlog::level::trace:
     case spdlog::level::debug: return "debug";
     case spdlog::level::info: return "info";
     case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
+    case spdlog::level::err:
     case spdlog::level::critical: return "error";
     default: return "info";
   }
