@@ -54,8 +54,10 @@ step "tests"
 if [ "$quick" != 1 ]; then
   # gcc, -O1: a sanitizer build that still runs the integration suites at a
   # useful speed. Tests that spawn the daemon take the binary of this tree.
+  # No -Werror here: the tree above enforces warnings, and gcc 12 at -O1 with
+  # sanitizers raises false -Wmaybe-uninitialized inside libstdc++'s <regex>.
   step "sanitizer build (gcc, ASan+UBSan, build-asan)"
-  BUILD_DIR=build-asan scripts/build.sh -DMODEL_AUDITOR_WERROR=ON -DMODEL_AUDITOR_BUILD_TESTS=ON \
+  BUILD_DIR=build-asan scripts/build.sh -DMODEL_AUDITOR_WERROR=OFF -DMODEL_AUDITOR_BUILD_TESTS=ON \
     -DMODEL_AUDITOR_SANITIZE=ON -DMODEL_AUDITOR_FUZZ_REPLAY=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 
   step "unit and integration tests under ASan+UBSan (build-asan)"
