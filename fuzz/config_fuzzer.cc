@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(cfg.path == kPath);
   FUZZ_CHECK(!cfg.kafka.topics.empty() || !cfg.kafka.topic_regex.empty());
   FUZZ_CHECK(cfg.audit.match.max_distance >= 0);
-  for (const std::string& topic : {"model-inference-requests", "", "a*b?c"}) {
+  for (const char* topic : {"model-inference-requests", "", "a*b?c"}) {
     const config::ExtractionRule& rule = cfg.RuleFor(topic);
     (void)rule.sources.size();
   }
