@@ -22,6 +22,8 @@ test_packages=(
   # broker's JVM and Maven, kcat for manual poking
   prometheus prometheus-alertmanager default-jre-headless maven kcat
   python3
+  # scripts/fuzz.sh: clang with the libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # tests/deploy: headless browser for the landing page, a venv for the
   # Kubernetes schema validator (scripts/deploy-tools.sh), systemd-analyze,
   # strace (the unit's SystemCallFilter against the calls the daemon makes)

@@ -133,11 +133,15 @@ Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::strin
   }
   if (err) {
     reason = err == simdjson::UTF8_ERROR ? Malformed::kInvalidUtf8 : Malformed::kInvalidJson;
+    // simdjson abandons the document on such an error (its iterator drops the
+    // parser), so a later pointer of this message must not walk it again.
+    doc_error_ = reason;
     return JsonResult::kMalformed;
   }
   simdjson::ondemand::json_type type;
   if (v.type().get(type)) {
     reason = Malformed::kInvalidJson;
+    doc_error_ = reason;
     return JsonResult::kMalformed;
   }
   if (type == simdjson::ondemand::json_type::null) return JsonResult::kAbsent;
@@ -149,6 +153,7 @@ Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::strin
   err = v.get_string().get(s);
   if (err) {
     reason = err == simdjson::UTF8_ERROR ? Malformed::kInvalidUtf8 : Malformed::kInvalidJson;
+    doc_error_ = reason;
     return JsonResult::kMalformed;
   }
   if (s.empty()) return JsonResult::kAbsent;

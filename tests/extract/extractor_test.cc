@@ -321,6 +321,21 @@ TEST_CASE("the other field carries the first name of the other kind", "[extract]
     ExpectName(e, "Hdr-1", Kind::kHeader);
     CHECK(e.other.empty());
   }
+  SECTION("a body that breaks while one pointer walks it is not walked again") {
+    // /model_name is not found and the walk hits the garbage after the array,
+    // which abandons simdjson's document; /model is then tried for the
+    // conflict check. Found by fuzz/extract_fuzzer (a null dereference).
+    for (const char* body : {R"({"model":"Body-1","messages":[{"role":"user"}]i)",
+                             R"({"prompt":[1,2]]} "model":"Body-1"})"}) {
+      INFO(body);
+      const Extraction e = Run(x, DefaultRule(), hdr, body);
+      ExpectName(e, "Hdr-1", Kind::kHeader);
+      CHECK(e.other.empty());
+      // The Extractor still serves the next message.
+      const Extraction f = Run(x, DefaultRule(), hdr, R"({"model":"Body-2"})");
+      CHECK(f.other == "Body-2");
+    }
+  }
   SECTION("the body wins when its pointer comes first") {
     const ExtractionRule body_first = Rule({Pointer("/model"), Header("X-Model-Name")});
     const Extraction e = Run(x, body_first, hdr, R"({"model":"Body-1"})");
