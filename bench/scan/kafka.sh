@@ -39,10 +39,16 @@ seconds() {
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-k=() s=()
-for _ in $(seq "$repeat"); do
+# The floor: issue 7's raw librdkafka consumer (poll + destroy), built with
+# -DMODEL_AUDITOR_BUILD_BENCH=ON; a fresh group per run so it reads everything.
+raw=${RAW_CONSUMER:-$(dirname "$bin")/bench/bench_raw_consumer}
+k=() s=() r=()
+for i in $(seq "$repeat"); do
   k+=("$(seconds kcat -C -b "$KAFKA_BOOTSTRAP" -t "$topic" -o beginning -e -q -f '%o\n')")
   s+=("$(seconds "$bin" scan --config.file "$cfg" --topic "$topic" --output /dev/null --progress never)")
+  if [ -x "$raw" ]; then
+    r+=("$(seconds "$raw" "$KAFKA_BOOTSTRAP" "$topic" "scan-bench-raw-$$-$i" "$lines")")
+  fi
 done
 km=$(printf '%s\n' "${k[@]}" | median)
 sm=$(printf '%s\n' "${s[@]}" | median)
@@ -50,3 +56,11 @@ awk -v n="$lines" -v k="$km" -v s="$sm" -v kr="${k[*]}" -v sr="${s[*]}" 'BEGIN {
   printf "kcat -C -e : median %.2f s = %.0f msgs/s  [runs: %s]\n", k, n / k, kr
   printf "scan       : median %.2f s = %.0f msgs/s  [runs: %s]\n", s, n / s, sr
   printf "scan / kcat rate: %.2f\n", k / s }'
+if [ ${#r[@]} -gt 0 ]; then
+  rm_=$(printf '%s\n' "${r[@]}" | median)
+  awk -v n="$lines" -v r="$rm_" -v s="$sm" -v rr="${r[*]}" 'BEGIN {
+    printf "raw group consumer: median %.2f s = %.0f msgs/s  [runs: %s]\n", r, n / r, rr
+    printf "scan / raw rate: %.2f (target >= 0.90)\n", r / s }'
+else
+  echo "(no raw consumer at $raw: build with -DMODEL_AUDITOR_BUILD_BENCH=ON for the scan / raw ratio)"
+fi
