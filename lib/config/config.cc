@@ -146,6 +146,40 @@ class Reader {
     return out;
   }
   void CheckRegex(const YAML::Node& n, const std::string& re, const std::string& what) const {
+    // ECMAScript forbids a quantifier on a quantifier ("a++": nothing to
+    // repeat); libstdc++ accepts it and then backtracks exponentially.
+    bool in_class = false;
+    bool after_quantifier = false;
+    for (std::size_t i = 0; i < re.size(); ++i) {
+      const char c = re[i];
+      if (c == '\\') {
+        ++i;
+        after_quantifier = false;
+        continue;
+      }
+      if (in_class) {
+        in_class = c != ']';
+        continue;
+      }
+      const bool quantifier = c == '*' || c == '+' || c == '{';
+      if (quantifier && after_quantifier) {
+        Fail(n, "'" + what + "' is not a valid regular expression: a quantifier follows a quantifier");
+      }
+      if (c == '[') in_class = true;
+      if (c == '{') {
+        const std::size_t close = re.find('}', i);
+        if (close != std::string::npos) i = close;
+      }
+      // A single '?' after a quantifier makes it lazy and is itself no quantifier.
+      if (c == '?' && after_quantifier) {
+        after_quantifier = false;
+        if (i + 1 < re.size() && (re[i + 1] == '*' || re[i + 1] == '+' || re[i + 1] == '{' || re[i + 1] == '?')) {
+          Fail(n, "'" + what + "' is not a valid regular expression: a quantifier follows a quantifier");
+        }
+        continue;
+      }
+      after_quantifier = quantifier || c == '?';
+    }
     try {
       std::regex compiled(re, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {

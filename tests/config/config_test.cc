@@ -259,6 +259,14 @@ TEST_CASE("unknown keys are rejected with file, line and the expected keys", "[c
     CHECK_THAT(e, StartsWith(At(2)));
     CHECK_THAT(e, Contains("http:// or https://"));
   }
+  SECTION("a quantifier on a quantifier in the naming pattern") {
+    const std::string e = ErrorOf(
+        "naming:\n"
+        "  pattern: '^(Qwen|Llama)[0-9]*-.++$'\n");
+    CHECK_THAT(e, StartsWith(At(2)));
+    CHECK_THAT(e, Contains("a quantifier follows a quantifier"));
+    CHECK_NOTHROW(ParseConfig("naming:\n  pattern: '^a+?b{2,3}c*?[+*]$'\n", "x.yaml"));
+  }
   SECTION("registry max_shrink") {
     const std::string e = ErrorOf(
         "registry:\n"
