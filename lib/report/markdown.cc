@@ -177,13 +177,13 @@ void Summary(const Report& r, std::string& md) {
     if (Severity(a.worst) != Severity(b.worst)) return Severity(a.worst) > Severity(b.worst);
     return a.row->messages > b.row->messages;
   });
-  std::vector<std::string> todo;
+  std::vector<std::string> actions;
   constexpr std::size_t kMaxFindings = 10;
   for (std::size_t i = 0; i < facts.size() && i < kMaxFindings; ++i) {
-    todo.push_back(Finding(facts[i], where_one, where_many));
+    actions.push_back(Finding(facts[i], where_one, where_many));
   }
   if (facts.size() > kMaxFindings) {
-    todo.push_back("… and " + Plural(facts.size() - kMaxFindings, "more family", "more families") +
+    actions.push_back("… and " + Plural(facts.size() - kMaxFindings, "more family", "more families") +
                    " under Findings below.");
   }
   if (nameless > 0) {
@@ -192,20 +192,20 @@ void Summary(const Report& r, std::string& md) {
                     " missing, " + Thousands(count(Verdict::kMalformed)) +
                     " malformed): fix the producers so every request names its model";
     if (r.scan && r.scan->malformed_total > 0) s += "; the first malformed inputs are listed below";
-    todo.push_back(s + ".");
+    actions.push_back(s + ".");
   }
   if (r.overflow_messages > 0) {
-    todo.push_back("**More than " + Thousands(r.series_cap) + " distinct unregistered names**: " +
+    actions.push_back("**More than " + Thousands(r.series_cap) + " distinct unregistered names**: " +
                    Plural(r.overflow_messages, "message is", "messages are") +
                    " counted approximately; raise `audit.max_unregistered_series` for exact "
                    "counts.");
   }
-  if (todo.empty()) {
+  if (actions.empty()) {
     md += "Every message names a registered model or one of its aliases. Nothing to do.\n\n";
     return;
   }
   md += "What to do:\n\n";
-  for (const auto& t : todo) md += "- " + t + "\n";
+  for (const auto& t : actions) md += "- " + t + "\n";
   md += "\n";
 }
 

@@ -100,12 +100,12 @@ class DependencyGraph:
                 self.edges[current].add(line.strip().split(":")[0])  # a provider of the virtual
 
     def closure(self, pkgs):
-        seen, todo = set(), list(pkgs)
-        while todo:
-            p = todo.pop()
+        seen, pending = set(), list(pkgs)
+        while pending:
+            p = pending.pop()
             if p not in seen:
                 seen.add(p)
-                todo += self.edges.get(p, ())
+                pending += self.edges.get(p, ())
         return seen
 
 
