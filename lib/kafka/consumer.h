@@ -3,7 +3,7 @@
 // wrapper allocates per message). At-least-once: an offset is stored only after
 // its message is counted (offset + 1), committed by librdkafka on an interval,
 // synchronously on revoke and on close. The poll thread is the only thread that
-// touches the consumer handle.
+// consumes; the fetch waker's thread only asks brokers for offsets.
 
 #include <librdkafka/rdkafka.h>
 
@@ -12,11 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "audit/auditor.h"
 #include "config/config.h"
+#include "kafka/fetch_waker.h"
 #include "metrics/audit_metrics.h"
 
 namespace model_auditor::kafka {
@@ -69,6 +72,8 @@ class Consumer {
   void OnAssign(rd_kafka_topic_partition_list_t* partitions);
   void OnRevoke(rd_kafka_topic_partition_list_t* partitions);
   void Process(rd_kafka_message_t* m, std::int64_t wall_ms);
+  void ObserveQueue(bool empty);
+  std::int64_t ConfInt(const char* name, std::int64_t fallback) const;
   void StoreOffsets();
   void UpdateLag();
   void Close();
@@ -78,6 +83,13 @@ class Consumer {
   audit::Auditor& auditor_;
   metrics::AuditMetrics& metrics_;
   rd_kafka_t* rk_ = nullptr;
+  // Fetch wake-up (librdkafka < 2.2.0, see fetch_waker.h): the consumer queue
+  // handle whose length the poll thread watches, and the mean payload size
+  // that turns a length into bytes.
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::optional<PressureTracker> pressure_;
+  std::unique_ptr<FetchWaker> waker_;
+  double mean_payload_bytes_ = 0;
   std::vector<PartitionState> partitions_;  // current assignment
   std::size_t last_partition_ = 0;
   std::vector<std::pair<rd_kafka_topic_t*, audit::Auditor::TopicContext*>> topic_ctx_;

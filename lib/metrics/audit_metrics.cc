@@ -347,6 +347,12 @@ std::vector<MetricFamily> AuditMetrics::Collect() const {
                        MetricType::Counter);
   AddSample(errors, {}, static_cast<double>(kafka_errors_.load()));
   out.push_back(std::move(errors));
+  auto wakeups = Family("model_audit_kafka_fetch_wakeups_total",
+                        "Requests sent to wake librdkafka's fetcher after the pre-fetch queue was "
+                        "saturated (librdkafka < 2.2.0 otherwise idles it for up to 1 s).",
+                        MetricType::Counter);
+  AddSample(wakeups, {}, static_cast<double>(fetch_wakeups_.load()));
+  out.push_back(std::move(wakeups));
   auto cache = Family("model_audit_verdict_cache_entries",
                       "Names whose verdict is cached by the consumer.", MetricType::Gauge);
   AddSample(cache, {}, static_cast<double>(cache_entries_.load()));

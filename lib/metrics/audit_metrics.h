@@ -29,6 +29,13 @@
 
 namespace model_auditor::metrics {
 
+/// Adds `n` to a counter that only one thread writes (the consumer's; scrapes
+/// only read): a relaxed load and store instead of a locked read-modify-write,
+/// which is ~3x cheaper on the hot path. Readers still see whole values.
+inline void AddSingleWriter(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 /// Counters of one topic. Written by one consumer thread, read by scrapes.
 struct TopicStats {
   std::string name;
@@ -40,6 +47,7 @@ struct TopicStats {
 };
 
 /// Requests naming one registry entry exactly, per (canonical name, status).
+/// Written by one consumer thread, read by scrapes.
 struct ModelStats {
   std::string model;
   registry::Status status;
@@ -60,7 +68,7 @@ struct NameStats {
 
   /// Counts one message. Called only by the thread that owns the name's cache.
   void Touch(const TopicStats& topic, std::int64_t msg_ms, std::int64_t wall_ms) {
-    messages.fetch_add(1, std::memory_order_relaxed);
+    AddSingleWriter(messages);
     // msg_ms <= 0: no timestamp (a call-log line without one); it must not
     // become the first-seen time.
     if (msg_ms > 0 && (first_seen_ms.load(std::memory_order_relaxed) == 0 ||
@@ -149,6 +157,8 @@ class AuditMetrics : public prometheus::Collectable {
   void CountCommit(bool ok) { (ok ? commits_ok_ : commits_failed_).fetch_add(1); }
   void CountPersistFailure() { persist_failures_.fetch_add(1, std::memory_order_relaxed); }
   void CountKafkaError() { kafka_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void CountFetchWakeup() { fetch_wakeups_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t fetch_wakeups() const { return fetch_wakeups_.load(std::memory_order_relaxed); }
   void SetCacheEntries(std::size_t n) { cache_entries_.store(n, std::memory_order_relaxed); }
 
   /// Read-only views for the report and tests.
@@ -188,6 +198,7 @@ class AuditMetrics : public prometheus::Collectable {
   std::atomic<std::uint64_t> commits_ok_{0};
   std::atomic<std::uint64_t> commits_failed_{0};
   std::atomic<std::uint64_t> kafka_errors_{0};
+  std::atomic<std::uint64_t> fetch_wakeups_{0};
   std::atomic<std::uint64_t> persist_failures_{0};
   std::atomic<std::size_t> cache_entries_{0};
 };
