@@ -59,9 +59,8 @@ const Auditor::Entry& Auditor::Lookup(std::string_view name) {
 
 void Auditor::Count(TopicContext& topic, const Entry& e, std::string_view name,
                     std::int64_t msg_ms, std::int64_t wall_ms) {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  topic.stats->verdicts[static_cast<std::size_t>(e.c.verdict)].fetch_add(1, kRelaxed);
-  if (e.model) e.model->requests.fetch_add(1, kRelaxed);
+  metrics::AddSingleWriter(topic.stats->verdicts[static_cast<std::size_t>(e.c.verdict)]);
+  if (e.model) metrics::AddSingleWriter(e.model->requests);
   if (classify::IsUnregistered(e.c.verdict)) {
     if (e.name) {
       e.name->Touch(*topic.stats, msg_ms, wall_ms);

@@ -89,13 +89,13 @@ classify::Verdict Auditor::Process(TopicContext& topic, HeaderFn&& header, std::
   const extract::Extraction x =
       extractor_.Extract(*topic.rule, std::forward<HeaderFn>(header), value, has_value);
   if (x.outcome == extract::Extraction::Outcome::kMalformed) {
-    ts.verdicts[static_cast<std::size_t>(Verdict::kMalformed)].fetch_add(1, kRelaxed);
-    ts.malformed[static_cast<std::size_t>(x.reason)].fetch_add(1, kRelaxed);
+    metrics::AddSingleWriter(ts.verdicts[static_cast<std::size_t>(Verdict::kMalformed)]);
+    metrics::AddSingleWriter(ts.malformed[static_cast<std::size_t>(x.reason)]);
     last_malformed_ = x.reason;
     return Verdict::kMalformed;
   }
   if (x.outcome == extract::Extraction::Outcome::kMissing) {
-    ts.verdicts[static_cast<std::size_t>(Verdict::kMissing)].fetch_add(1, kRelaxed);
+    metrics::AddSingleWriter(ts.verdicts[static_cast<std::size_t>(Verdict::kMissing)]);
     return Verdict::kMissing;
   }
   const Entry& e = Lookup(x.name);
@@ -107,7 +107,7 @@ classify::Verdict Auditor::Process(TopicContext& topic, HeaderFn&& header, std::
     const std::uint64_t family = e.family_hash;
     const Entry& o = Lookup(x.other);  // may rehash; `e` is not used past here
     const bool same = (model >= 0 || o.c.model >= 0) ? model == o.c.model : family == o.family_hash;
-    if (!same) ts.conflicts.fetch_add(1, kRelaxed);
+    if (!same) metrics::AddSingleWriter(ts.conflicts);
     const Entry& again = Lookup(x.name);
     Count(topic, again, x.name, msg_ms, wall_ms);
     return v;

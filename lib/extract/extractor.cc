@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "extract/key_scan.h"
 #include "registry/registry.h"
 #include "util/text.h"
 
@@ -56,6 +57,15 @@ bool RootScalarParses(simdjson::ondemand::document& doc, simdjson::ondemand::jso
   }
 }
 
+// The last byte that is not JSON whitespace, or 0.
+char LastNonSpace(std::string_view v) {
+  for (std::size_t i = v.size(); i > 0; --i) {
+    const char c = v[i - 1];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return c;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string_view MalformedName(Malformed m) {
@@ -86,6 +96,7 @@ bool Extractor::EnsureDocument(std::string_view value, bool has_value, Malformed
   doc_for_ = value.data() ? value.data() : "";
   doc_len_ = value.size();
   doc_error_ = Malformed::kNone;
+  root_is_object_ = false;
   if (!has_value || value.empty()) {
     doc_error_ = Malformed::kNoValue;
   } else if (value.size() > kMaxJsonBytes) {
@@ -114,6 +125,13 @@ bool Extractor::EnsureDocument(std::string_view value, bool has_value, Malformed
                  type != simdjson::ondemand::json_type::array) {
         // type() only peeks at the first byte: "not json" looks like null.
         doc_error_ = RootScalarParses(doc_, type) ? Malformed::kNotObject : Malformed::kInvalidJson;
+      } else if (LastNonSpace(value) != (type == simdjson::ondemand::json_type::object ? '}' : ']')) {
+        // A truncated document. simdjson reports this too, but only once a
+        // pointer walks the root; checking here makes the verdict independent
+        // of which pointers the key shortcut below skips.
+        doc_error_ = Malformed::kInvalidJson;
+      } else {
+        root_is_object_ = type == simdjson::ondemand::json_type::object;
       }
     }
   }
@@ -121,10 +139,28 @@ bool Extractor::EnsureDocument(std::string_view value, bool has_value, Malformed
   return doc_error_ == Malformed::kNone;
 }
 
+const std::string& Extractor::NeedleFor(const std::string& pointer) {
+  for (const auto& [p, needle] : needles_) {
+    if (p == pointer) return needle;
+  }
+  if (needles_.size() >= 64) needles_.clear();  // rules are few; bound it anyway
+  return needles_.emplace_back(pointer, RootKeyNeedle(pointer)).second;
+}
+
 Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::string_view value,
                                           bool has_value, std::string_view& name,
-                                          Malformed& reason) {
+                                          Malformed& reason, bool allow_shortcut) {
   if (!EnsureDocument(value, has_value, reason)) return JsonResult::kMalformed;
+  if (root_is_object_ && allow_shortcut) {
+    // A root key whose raw bytes occur nowhere in the document is absent: no
+    // need to walk the whole object to find that out (Extract walks it only
+    // if no other source yields a name, to judge a damaged document).
+    const std::string& needle = NeedleFor(pointer);
+    if (!needle.empty() && !ContainsBytes(value, needle)) {
+      if (!shortcut_pointer_) shortcut_pointer_ = &pointer;
+      return JsonResult::kAbsent;
+    }
+  }
   simdjson::ondemand::value v;
   simdjson::error_code err = doc_.at_pointer(pointer).get(v);
   if (err == simdjson::NO_SUCH_FIELD || err == simdjson::INDEX_OUT_OF_BOUNDS ||

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 
@@ -59,9 +61,16 @@ class Extractor {
  private:
   enum class JsonResult : std::uint8_t { kName, kAbsent, kMalformed };
   JsonResult JsonName(const std::string& pointer, std::string_view value, bool has_value,
-                      std::string_view& name, Malformed& reason);
+                      std::string_view& name, Malformed& reason, bool allow_shortcut = true);
   bool EnsureDocument(std::string_view value, bool has_value, Malformed& reason);
 
+  /// The raw key bytes that must occur for `pointer` to match (cached per
+  /// pointer text; see key_scan.h). Empty: no shortcut.
+  const std::string& NeedleFor(const std::string& pointer);
+
+  std::vector<std::pair<std::string, std::string>> needles_;  // pointer -> needle
+  bool root_is_object_ = false;
+  const std::string* shortcut_pointer_ = nullptr;  // a pointer the key shortcut skipped
   simdjson::ondemand::parser parser_;
   simdjson::ondemand::document doc_;
   std::string padded_;
@@ -79,6 +88,7 @@ Extraction Extractor::Extract(const config::ExtractionRule& rule, HeaderFn&& hea
   using Kind = config::NameSource::Kind;
   Extraction out;
   doc_for_ = nullptr;  // a new message: parse lazily, at most once
+  shortcut_pointer_ = nullptr;
   bool have_other_kind = false;
   for (const auto& src : rule.sources) {
     if (out.outcome == Extraction::Outcome::kName) {
@@ -126,6 +136,18 @@ Extraction Extractor::Extract(const config::ExtractionRule& rule, HeaderFn&& hea
           out.from = Kind::kJsonPointer;
           break;
       }
+    }
+  }
+  if (out.outcome == Extraction::Outcome::kMissing && shortcut_pointer_) {
+    // No name anywhere, and the key shortcut spared the walk of the root
+    // object that would have noticed a damaged document: walk it once, so
+    // that such a document is malformed whatever the rule's order.
+    std::string_view name;
+    Malformed reason = Malformed::kNone;
+    if (JsonName(*shortcut_pointer_, value, has_value, name, reason, false) ==
+        JsonResult::kMalformed) {
+      out.outcome = Extraction::Outcome::kMalformed;
+      out.reason = reason;
     }
   }
   return out;

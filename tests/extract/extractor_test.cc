@@ -219,7 +219,7 @@ TEST_CASE("values that are not JSON are malformed where a pointer is needed", "[
   SECTION("invalid JSON") {
     for (const char* body :
          {"not json", "{model: 'Qwen3'}", R"({"model":})", R"({"model" "Qwen3"})",
-          R"({"model":"Qwen3",})", "{", "}", "]", "nul", "tru", "\x01"}) {
+          R"({"request_id":"r1",})", "{", "}", "]", "nul", "tru", "\x01"}) {
       INFO(body);
       CheckMalformed(Run(x, rule, kNoHeaders, body), Malformed::kInvalidJson);
     }
@@ -249,6 +249,54 @@ TEST_CASE("values that are not JSON are malformed where a pointer is needed", "[
   SECTION("a header-only rule never parses the body") {
     const ExtractionRule header_only = Rule({Header("X-Model-Name")});
     CheckMissing(Run(x, header_only, kNoHeaders, "not json"));
+  }
+}
+
+TEST_CASE("the root-key shortcut never changes a verdict", "[extract][key_scan]") {
+  // /model_name (first in the default rule) is proven absent by a byte search
+  // instead of a walk of the root object; the walk still decides whenever
+  // the key's bytes occur anywhere.
+  Extractor x;
+  const ExtractionRule rule = DefaultRule();
+  SECTION("the key's bytes nested deeper, or inside a string, are not a root key") {
+    ExpectName(Run(x, rule, kNoHeaders, R"({"meta":{"model_name":"Deep"},"model":"Root"})"),
+               "Root", Kind::kJsonPointer);
+    ExpectName(Run(x, rule, kNoHeaders, R"({"note":"see \"model_name\"","model":"Root"})"),
+               "Root", Kind::kJsonPointer);
+    CheckMissing(Run(x, rule, kNoHeaders, R"(["model_name",{"model":"x"}])"));
+  }
+  SECTION("a root key after many other fields is still found") {
+    std::string doc = "{";
+    for (int i = 0; i < 200; ++i) doc += "\"f" + std::to_string(i) + "\":[1,{\"m\":\"e\"}],";
+    doc += R"("model_name":"Late"})";
+    ExpectName(Run(x, rule, kNoHeaders, doc), "Late", Kind::kJsonPointer);
+  }
+  SECTION("keys are compared as raw bytes, with or without the shortcut") {
+    // simdjson does not unescape keys: "model\u005fname" is not /model_name.
+    ExpectName(Run(x, rule, kNoHeaders, R"({"model\u005fname":"Escaped","model":"Plain"})"),
+               "Plain", Kind::kJsonPointer);
+  }
+  SECTION("a truncated document is malformed even when no pointer has to walk it") {
+    for (const char* body : {R"({"request_id":"r1","n":[1,2)", R"({"request_id":"r1","n":{"a":1})",
+                             R"({"model":"Qwen3","messages":[{"role":"user"}])",
+                             R"({"model":"Qwen3"} trailing)", R"([{"model":"x"})"}) {
+      INFO(body);
+      CheckMalformed(Run(x, rule, kNoHeaders, body), Malformed::kInvalidJson);
+    }
+  }
+  SECTION("damage after the name that wins is not looked at") {
+    // The document is read as far as the winning name (stage 1 still checks
+    // strings, UTF-8 and the root's closing bracket everywhere): whatever the
+    // rule's order, a trailing comma after the name does not hide it.
+    ExpectName(Run(x, rule, kNoHeaders, R"({"model":"Qwen3",})"), "Qwen3", Kind::kJsonPointer);
+    ExpectName(Run(x, rule, kNoHeaders, R"({"model_name":"Qwen3",})"), "Qwen3",
+               Kind::kJsonPointer);
+    CheckMalformed(Run(x, rule, kNoHeaders, R"({"request_id":"r1",})"), Malformed::kInvalidJson);
+  }
+  SECTION("trailing whitespace is fine") {
+    ExpectName(Run(x, rule, kNoHeaders, "{\"model\":\"Qwen3\"} \n\t\r "), "Qwen3",
+               Kind::kJsonPointer);
+    CheckMissing(Run(x, rule, kNoHeaders, "{\"request_id\":\"r1\"}\n"));
   }
 }
 
