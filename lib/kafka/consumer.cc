@@ -411,6 +411,7 @@ void Consumer::Run(const std::atomic<bool>& stop, const std::function<void()>& o
       StoreOffsets();
       const double mean = static_cast<double>(bytes) / n;
       mean_payload_bytes_ = mean_payload_bytes_ == 0 ? mean : 0.8 * mean_payload_bytes_ + 0.2 * mean;
+      if (pressure_) pressure_->ObserveBatch(n, mean_payload_bytes_);
       if (!m) ObserveQueue(true);  // the batch emptied the queue
     } else {
       ObserveQueue(true);

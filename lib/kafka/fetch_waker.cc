@@ -34,6 +34,10 @@ bool PressureTracker::Observe(std::int64_t queued_messages, double mean_payload_
   return false;
 }
 
+void PressureTracker::ObserveBatch(std::int64_t messages, double mean_payload_bytes) {
+  if (Pressure(messages, mean_payload_bytes) >= 0.5) saturated_ = true;
+}
+
 bool PressureTracker::ObserveEmpty() {
   const bool due = saturated_;
   saturated_ = false;

@@ -49,6 +49,11 @@ class PressureTracker {
   /// wake-up is due: the queue was at least half full (by either threshold)
   /// since the last wake-up and is now at most a quarter full.
   bool Observe(std::int64_t queued_messages, double mean_payload_bytes);
+  /// Called after a poll batch with the number of messages it took: the queue
+  /// held at least that many, perhaps between two observations (a batch can
+  /// see the queue fill and drain). Marks the queue saturated if that is at
+  /// least half a threshold; never due by itself.
+  void ObserveBatch(std::int64_t messages, double mean_payload_bytes);
   /// Called when a poll found the queue empty. Returns true when the queue
   /// had been saturated since the last wake-up.
   bool ObserveEmpty();

@@ -34,6 +34,15 @@ TEST_CASE("a wake-up is due once a saturated queue is drained to a quarter", "[k
     CHECK(t.ObserveEmpty());
     CHECK_FALSE(t.ObserveEmpty());
   }
+  SECTION("a batch that took half a queue marks it saturated (it may have filled unseen)") {
+    CHECK_FALSE(t.Observe(100, 10));  // looked a tenth full at the batch's start
+    t.ObserveBatch(400, 10);          // not enough
+    CHECK_FALSE(t.ObserveEmpty());
+    t.ObserveBatch(600, 10);          // the batch took 600: the queue filled meanwhile
+    CHECK(t.ObserveEmpty());
+    t.ObserveBatch(60, 9000);         // by bytes: 540 KB of 1 MB
+    CHECK(t.Observe(20, 9000));
+  }
   SECTION("pressure is the fill level of the nearer threshold") {
     CHECK(t.Pressure(500, 0) == Approx(0.5));
     CHECK(t.Pressure(100, 5000) == Approx(0.5));
