@@ -25,6 +25,7 @@
 #include "audit/registry_holder.h"
 #include "classify/classifier.h"
 #include "config/config.h"
+#include "extract/key_scan.h"
 #include "metrics/audit_metrics.h"
 #include "metrics/process_collector.h"
 #include "registry/registry.h"
@@ -181,6 +182,18 @@ BENCHMARK(BM_Process_RegisteredModelFirst);
 BENCHMARK(BM_Process_RegisteredWithHeader);
 BENCHMARK(BM_Process_Variant);
 BENCHMARK(BM_Process_Unknown);
+
+// The root-key shortcut alone: proving `"model_name"` absent from the ~1 KB
+// message (what BM_Process_Registered pays over BM_Process_RegisteredModelFirst
+// besides the call overheads).
+void BM_KeyScanAbsent(benchmark::State& state) {
+  const std::string message = Message("Qwen3-Next-80B-Optimized", 1);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ma::extract::ContainsBytes(message, "\"model_name\""));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(message.size()));
+}
+BENCHMARK(BM_KeyScanAbsent);
 
 // Names a registry of this shape has never seen: one to three letter edits of
 // a registry name (some land within typo distance, most do not), plus

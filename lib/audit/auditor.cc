@@ -24,7 +24,8 @@ bool Auditor::RefreshRegistry() {
     generation_ = gen;
     if (next && next != index_) {
       index_ = std::move(next);
-      cache_.clear();
+      cache_.Clear();
+      ++cache_clears_;
       metrics_.SetCacheEntries(0);
     }
   }
@@ -49,10 +50,12 @@ Auditor::Entry Auditor::Build(std::string_view name) {
 }
 
 const Auditor::Entry& Auditor::Lookup(std::string_view name) {
-  auto it = cache_.find(name);
-  if (it != cache_.end()) return it->second;
-  if (cache_.size() >= config_.audit.verdict_cache_size) cache_.clear();  // bounded
-  auto& slot = cache_.emplace(std::string(name), Build(name)).first->second;
+  if (Entry* hit = cache_.Find(name)) return *hit;
+  if (cache_.size() >= config_.audit.verdict_cache_size) {  // bounded
+    cache_.Clear();
+    ++cache_clears_;
+  }
+  Entry& slot = cache_.Insert(name, Build(name));
   metrics_.SetCacheEntries(cache_.size());
   return slot;
 }

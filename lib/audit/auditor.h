@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "extract/extractor.h"
 #include "metrics/audit_metrics.h"
+#include "util/string_table.h"
 
 namespace model_auditor::audit {
 
@@ -59,10 +60,6 @@ class Auditor {
     std::string family;
     std::uint64_t family_hash = 0;
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   const Entry& Lookup(std::string_view name);
   Entry Build(std::string_view name);
   void Count(TopicContext& topic, const Entry& e, std::string_view name, std::int64_t msg_ms,
@@ -74,7 +71,8 @@ class Auditor {
   std::shared_ptr<const classify::NameIndex> index_;
   std::uint64_t generation_ = 0;
   extract::Extractor extractor_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> cache_;
+  util::StringTable<Entry> cache_;  // references stay valid until it is cleared
+  std::uint64_t cache_clears_ = 0;
   std::unordered_map<std::string, TopicContext> topics_;
   extract::Malformed last_malformed_ = extract::Malformed::kNone;
 };
@@ -105,11 +103,11 @@ classify::Verdict Auditor::Process(TopicContext& topic, HeaderFn&& header, std::
     // model, or (both unresolved) the same family, is no conflict.
     const std::int32_t model = e.c.model;
     const std::uint64_t family = e.family_hash;
-    const Entry& o = Lookup(x.other);  // may rehash; `e` is not used past here
+    const std::uint64_t clears = cache_clears_;
+    const Entry& o = Lookup(x.other);  // may clear the cache (when full)
     const bool same = (model >= 0 || o.c.model >= 0) ? model == o.c.model : family == o.family_hash;
     if (!same) metrics::AddSingleWriter(ts.conflicts);
-    const Entry& again = Lookup(x.name);
-    Count(topic, again, x.name, msg_ms, wall_ms);
+    Count(topic, clears == cache_clears_ ? e : Lookup(x.name), x.name, msg_ms, wall_ms);
     return v;
   }
   Count(topic, e, x.name, msg_ms, wall_ms);

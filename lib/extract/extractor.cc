@@ -151,7 +151,7 @@ Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::strin
                                           bool has_value, std::string_view& name,
                                           Malformed& reason, bool allow_shortcut) {
   if (!EnsureDocument(value, has_value, reason)) return JsonResult::kMalformed;
-  if (root_is_object_ && allow_shortcut) {
+  if (root_is_object_ && allow_shortcut && key_shortcut_) {
     // A root key whose raw bytes occur nowhere in the document is absent: no
     // need to walk the whole object to find that out (Extract walks it only
     // if no other source yields a name, to judge a damaged document).
@@ -186,6 +186,24 @@ Extractor::JsonResult Extractor::JsonName(const std::string& pointer, std::strin
     return JsonResult::kMalformed;
   }
   std::string_view s;
+  // Most names have no escapes: take them straight from the document (stage 1
+  // validated its UTF-8 already) instead of unescaping a copy.
+  std::string_view raw = v.raw_json_token();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                          raw.back() == '\r')) {
+    raw.remove_suffix(1);
+  }
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
+      raw.find('\\', 1) == std::string_view::npos) {
+    s = raw.substr(1, raw.size() - 2);
+    if (s.empty()) return JsonResult::kAbsent;
+    if (s.size() > registry::kMaxNameBytes) {
+      reason = Malformed::kTooLong;
+      return JsonResult::kMalformed;
+    }
+    name = s;
+    return JsonResult::kName;
+  }
   err = v.get_string().get(s);
   if (err) {
     reason = err == simdjson::UTF8_ERROR ? Malformed::kInvalidUtf8 : Malformed::kInvalidJson;

@@ -58,6 +58,10 @@ class Extractor {
   Extraction Extract(const config::ExtractionRule& rule, HeaderFn&& header, std::string_view value,
                      bool has_value);
 
+  /// The root-key shortcut (key_scan.h) is on by default; the fuzzer turns it
+  /// off in a second Extractor to compare the two.
+  void set_key_shortcut(bool on) { key_shortcut_ = on; }
+
  private:
   enum class JsonResult : std::uint8_t { kName, kAbsent, kMalformed };
   JsonResult JsonName(const std::string& pointer, std::string_view value, bool has_value,
@@ -70,6 +74,7 @@ class Extractor {
 
   std::vector<std::pair<std::string, std::string>> needles_;  // pointer -> needle
   bool root_is_object_ = false;
+  bool key_shortcut_ = true;
   const std::string* shortcut_pointer_ = nullptr;  // a pointer the key shortcut skipped
   simdjson::ondemand::parser parser_;
   simdjson::ondemand::document doc_;

@@ -9,11 +9,9 @@
 namespace model_auditor::extract {
 namespace {
 
-// Muła's SIMD substring search: compare bytes of the needle at every position
-// of a block at once and verify the few candidates. Two probes (the needle's
-// 2nd and next-to-last bytes: for a quoted key, the key's first and last
-// characters) for SSE2/AVX2; AVX-512 adds the first and last (the quotes),
-// which leaves almost no false candidates in English prose.
+// Muła's SIMD substring search: compare two bytes of the needle (its 2nd and
+// next-to-last: for a quoted key, the key's first and last characters, rarer
+// than the quotes) at every position of a block at once; verify candidates.
 struct Probe {
   std::size_t a, b;  // offsets of the two probe bytes in the needle
 };
@@ -87,27 +85,26 @@ __attribute__((target("avx2"))) bool Avx2(std::string_view hay, std::string_view
 __attribute__((target("avx512f,avx512bw"))) bool Avx512(std::string_view hay,
                                                          std::string_view needle) {
   const Probe pr = PickProbe(needle);
-  const std::size_t end = needle.size() - 1;
-  const __m512i b0 = _mm512_set1_epi8(needle[0]);
-  const __m512i b1 = _mm512_set1_epi8(needle[pr.a]);
-  const __m512i b2 = _mm512_set1_epi8(needle[pr.b]);
-  const __m512i b3 = _mm512_set1_epi8(needle[end]);
+  const __m512i first = _mm512_set1_epi8(needle[pr.a]);
+  const __m512i last = _mm512_set1_epi8(needle[pr.b]);
   const char* s = hay.data();
-  std::size_t p = 0;
-  for (; p + end + 64 <= hay.size(); p += 64) {
-    auto mask = static_cast<std::uint64_t>(
-        _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(s + p), b0) &
-        _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(s + p + pr.a), b1) &
-        _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(s + p + pr.b), b2) &
-        _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(s + p + end), b3));
+  const std::size_t positions = hay.size() - needle.size() + 1;  // candidate starts
+  for (std::size_t p = 0; p < positions; p += 64) {
+    // The last block loads only the bytes that exist (masked loads do not
+    // fault), so there is no scalar tail.
+    const std::size_t left = positions - p;
+    const __mmask64 valid = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    const __m512i x = _mm512_maskz_loadu_epi8(valid, s + p + pr.a);
+    const __m512i y = _mm512_maskz_loadu_epi8(valid, s + p + pr.b);
+    auto mask = static_cast<std::uint64_t>(_mm512_mask_cmpeq_epi8_mask(valid, x, first) &
+                                           _mm512_cmpeq_epi8_mask(y, last));
     while (mask) {
       const std::size_t at = p + static_cast<std::size_t>(__builtin_ctzll(mask));
-      if (at + needle.size() <= hay.size() && Verify(s + at, needle)) return true;
+      if (Verify(s + at, needle)) return true;
       mask &= mask - 1;
     }
   }
-  // The tail (< 64 + probe span bytes) in 32-byte steps.
-  return Avx2(hay.substr(p), needle);
+  return false;
 }
 
 using SearchFn = bool (*)(std::string_view, std::string_view);

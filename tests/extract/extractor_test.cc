@@ -293,6 +293,15 @@ TEST_CASE("the root-key shortcut never changes a verdict", "[extract][key_scan]"
                Kind::kJsonPointer);
     CheckMalformed(Run(x, rule, kNoHeaders, R"({"request_id":"r1",})"), Malformed::kInvalidJson);
   }
+  SECTION("names are taken raw unless they hold escapes") {
+    ExpectName(Run(x, rule, kNoHeaders, "{\"model\" : \"Qwen3\" \n , \"n\":1}"), "Qwen3",
+               Kind::kJsonPointer);
+    ExpectName(Run(x, rule, kNoHeaders, R"({"model":"Qwen\u0033-\"x\""})"), "Qwen3-\"x\"",
+               Kind::kJsonPointer);
+    ExpectName(Run(x, rule, kNoHeaders, "{\"model\":\"\xe9\x80\x9a\xe4\xb9\x89\"}"),
+               "\xe9\x80\x9a\xe4\xb9\x89", Kind::kJsonPointer);
+    CheckMissing(Run(x, rule, kNoHeaders, R"({"model":""})"));
+  }
   SECTION("trailing whitespace is fine") {
     ExpectName(Run(x, rule, kNoHeaders, "{\"model\":\"Qwen3\"} \n\t\r "), "Qwen3",
                Kind::kJsonPointer);
