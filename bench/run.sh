@@ -6,9 +6,9 @@
 # model-auditor and the Python reference; then the scrape and flood
 # experiments. Prints the results table and writes it to $BENCH_OUT.
 #
-#   bench/run.sh                       # 2,000,000 messages, 3 rounds
+#   bench/run.sh                       # 2,000,000 messages, 5 rounds
 #   BENCH_MESSAGES=200000 bench/run.sh # quicker
-#   bench/run.sh --rounds 5 --flood 0  # extra arguments go to bench/driver.py
+#   bench/run.sh --rounds 9 --flood 0  # extra arguments go to bench/driver.py
 #
 # Environment: BENCH_MESSAGES (2000000), BENCH_FLOOD (1000000 distinct unknown
 # names; 0 skips), BENCH_OUT (bench/results/latest.md), BUILD_DIR (build-bench),
