@@ -2,11 +2,115 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 
 namespace model_auditor::web {
+
+namespace {
+
+// Escapes per the text exposition format: label values escape backslash,
+// double quote and line feed; HELP text only backslash and line feed
+// (prometheus-cpp 1.0 writes HELP unescaped).
+void AppendEscaped(std::string& out, std::string_view s, bool quotes = true) {
+  for (const char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '"':
+        if (quotes) {
+          out += "\\\"";
+          break;
+        }
+        [[fallthrough]];
+      default: out += c;
+    }
+  }
+}
+
+void AppendDouble(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+    out.append(buf, r.ptr);
+  }
+}
+
+// Counter, gauge and untyped families (all the daemon exports) written
+// straight into one string: prometheus-cpp's ostream-based serializer spent
+// most of a 12,000-sample scrape in stream sentries and xsputn.
+bool AppendSimpleFamily(std::string& out, const prometheus::MetricFamily& f) {
+  const char* type = nullptr;
+  switch (f.type) {
+    case prometheus::MetricType::Counter: type = "counter"; break;
+    case prometheus::MetricType::Gauge: type = "gauge"; break;
+    case prometheus::MetricType::Untyped: type = "untyped"; break;
+    default: return false;  // summaries, histograms: prometheus-cpp's serializer
+  }
+  if (!f.help.empty()) {
+    out += "# HELP ";
+    out += f.name;
+    out += ' ';
+    AppendEscaped(out, f.help, /*quotes=*/false);
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += f.name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  for (const prometheus::ClientMetric& m : f.metric) {
+    out += f.name;
+    if (!m.label.empty()) {
+      out += '{';
+      bool first = true;
+      for (const auto& l : m.label) {
+        if (!first) out += ',';
+        first = false;
+        out += l.name;
+        out += "=\"";
+        AppendEscaped(out, l.value);
+        out += '"';
+      }
+      out += '}';
+    }
+    out += ' ';
+    AppendDouble(out, f.type == prometheus::MetricType::Counter ? m.counter.value
+                      : f.type == prometheus::MetricType::Gauge ? m.gauge.value
+                                                                 : m.untyped.value);
+    if (m.timestamp_ms != 0) {
+      out += ' ';
+      out += std::to_string(m.timestamp_ms);
+    }
+    out += '\n';
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
+  std::string out;
+  std::size_t samples = 0;
+  for (const auto& f : families) samples += f.metric.size();
+  out.reserve(samples * 96 + families.size() * 128);
+  for (const auto& f : families) {
+    if (!AppendSimpleFamily(out, f)) {
+      std::ostringstream other;
+      prometheus::TextSerializer().Serialize(other, {f});
+      out += other.str();
+    }
+  }
+  return out;
+}
 
 std::string RenderMetrics(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
   std::vector<prometheus::MetricFamily> families;
@@ -15,9 +119,7 @@ std::string RenderMetrics(const std::vector<std::shared_ptr<prometheus::Collecta
     families.insert(families.end(), std::make_move_iterator(f.begin()),
                     std::make_move_iterator(f.end()));
   }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  return SerializeText(families);
 }
 
 namespace {

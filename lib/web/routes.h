@@ -35,6 +35,9 @@ struct Endpoints {
 
 /// Serializes `collectables` in the Prometheus text format 0.0.4.
 std::string RenderMetrics(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables);
+/// The text exposition format of `families` (what prometheus-cpp's
+/// TextSerializer writes, numbers in their shortest round-trip form).
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
 
 /// Builds the request handler. The handler is thread-safe if the callbacks are.
 http::Handler MakeHandler(Endpoints endpoints);
