@@ -7,12 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include "util/error.h"
+#include "util/file.h"
 #include "util/text.h"
 
 namespace model_auditor::config {
@@ -84,13 +83,10 @@ class Reader {
         if (file.is_relative() && !path_.empty()) {
           file = (std::filesystem::path(path_).parent_path() / file).lexically_normal();
         }
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
+        std::string content;
+        if (!util::ReadWholeFile(file.string(), content)) {
           Fail(n, "'" + what + "': cannot read " + file.string() + ": " + std::strerror(errno));
         }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string content = ss.str();
         // Secret files usually end with a newline that is not part of the secret.
         while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
           content.pop_back();
@@ -471,11 +467,11 @@ Config ParseConfig(const std::string& text, const std::string& path) {
 }
 
 Config LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw LoadError(path + ": cannot open config file: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  std::string text;
+  if (!util::ReadWholeFile(path, text)) {
+    throw LoadError(path + ": cannot open config file: " + std::strerror(errno));
+  }
+  return ParseConfig(text, path);
 }
 
 }  // namespace model_auditor::config

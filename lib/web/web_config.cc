@@ -6,12 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "util/error.h"
+#include "util/file.h"
 
 namespace model_auditor::web {
 namespace {
@@ -176,11 +175,11 @@ WebConfigFile ParseWebConfig(const std::string& text, const std::string& path) {
 }
 
 WebConfigFile LoadWebConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw LoadError(path + ": cannot open web config file: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseWebConfig(ss.str(), path);
+  std::string text;
+  if (!util::ReadWholeFile(path, text)) {
+    throw LoadError(path + ": cannot open web config file: " + std::strerror(errno));
+  }
+  return ParseWebConfig(text, path);
 }
 
 }  // namespace model_auditor::web
